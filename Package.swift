@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Hot loops are written with SIMD types; on x86_64 they are compiled for AVX-512
+// (the machines this project runs on have it). The runtime's maths does not depend
+// on it: every output value is computed in the same order with or without it.
+let hostSIMD: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"], .when(platforms: [.linux], configuration: .release))]
+
+let package = Package(
+    name: "swift-vae",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vae-train", targets: ["vae-train"]),
+        .executable(name: "vae-gen", targets: ["vae-gen"]),
+        .library(name: "VAEDecoder", type: .static, targets: ["VAEDecoder"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // zlib from the system (Debian: libz-dev / zlib1g-dev).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["libz-dev"])]),
+
+        // The decoder runtime: no Foundation, no heap allocation, builds with Embedded Swift.
+        .target(name: "VAEDecoder", path: "Sources/VAEDecoder", swiftSettings: hostSIMD),
+
+        // Checkpoint format v1 (docs/checkpoint-format.md): reader, atomic writer.
+        .target(name: "Checkpoint", dependencies: ["CZlib", "VAEDecoder"], path: "Sources/Checkpoint"),
+
+        // PNG encoding, image grids, loss plots.
+        .target(name: "ImageIO", dependencies: ["CZlib"], path: "Sources/ImageIO"),
+
+        // The model, its gradients, Adam, MNIST loading: everything vae-train needs.
+        .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder"],
+                path: "Sources/VAETrainer", swiftSettings: hostSIMD),
+
+        .executableTarget(name: "vae-train",
+                          dependencies: ["VAETrainer", "Checkpoint", "ImageIO",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/vae-train"),
+        .executableTarget(name: "vae-gen",
+                          dependencies: ["VAEDecoder", "Checkpoint", "ImageIO",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/vae-gen"),
+
+        // Counts malloc calls in the test process (the runtime's no-allocation proof).
+        .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
+
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "VAEDecoder", "VAETrainer"], path: "Tests/CheckpointTests"),
+        .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint"], path: "Tests/TrainerTests",
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
+        .testTarget(name: "DecoderTests", dependencies: ["VAEDecoder", "Checkpoint", "VAETrainer", "CMallocCounter"],
+                    path: "Tests/DecoderTests", resources: [.copy("Goldens")]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,97 @@
+import Foundation
+import VAEDecoder
+
+public struct CheckpointError: Error, CustomStringConvertible {
+    public let path: String
+    public let problem: String
+    public init(path: String, problem: String) { self.path = path; self.problem = problem }
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// The optimiser and RNG state a run needs to resume (docs/checkpoint-format.md, 1.4).
+public struct TrainingBlock: Equatable {
+    public var epochsCompleted: Int
+    public var steps: UInt64
+    public var batchSize: Int
+    public var shardsPerBatch: Int
+    public var lr: Double, beta1: Double, beta2: Double, eps: Double
+    public var seed: UInt64
+    public var rng: [UInt64]          // 4 words
+    public var imagesPerEpoch: Int
+    public var adamM: [Float]         // flat, ParamLayout order
+    public var adamV: [Float]
+    public init(epochsCompleted: Int, steps: UInt64, batchSize: Int, shardsPerBatch: Int, lr: Double, beta1: Double,
+                beta2: Double, eps: Double, seed: UInt64, rng: [UInt64], imagesPerEpoch: Int, adamM: [Float], adamV: [Float]) {
+        self.epochsCompleted = epochsCompleted; self.steps = steps; self.batchSize = batchSize
+        self.shardsPerBatch = shardsPerBatch; self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+        self.seed = seed; self.rng = rng; self.imagesPerEpoch = imagesPerEpoch; self.adamM = adamM; self.adamV = adamV
+    }
+}
+
+/// What a checkpoint holds, in memory.
+public struct CheckpointContents {
+    public var config: ModelConfig
+    public var params: [Float]              // flat, ParamLayout(config) order
+    public var training: TrainingBlock?
+    public var history: [[Double]]          // rows of 8 columns (1.5)
+    public init(config: ModelConfig, params: [Float], training: TrainingBlock?, history: [[Double]]) {
+        self.config = config; self.params = params; self.training = training; self.history = history
+    }
+}
+
+public enum SectionTag {
+    static func tag(_ s: String) -> UInt32 {
+        let b = Array(s.utf8); precondition(b.count == 4)
+        return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
+    }
+    public static let encoder = tag("ENC "), decoder = tag("DEC "), optimizer = tag("OPT "), history = tag("HIST")
+    static func name(_ t: UInt32) -> String {
+        let b = (0..<4).map { UInt8((t >> (8 * UInt32($0))) & 0xFF) }
+        if b.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: b, as: UTF8.self) + "\"" }
+        return String(format: "0x%08x", t)
+    }
+}
+
+enum Limits {
+    static let headerMax = 1 << 20
+    static let sectionRawMax = 256 << 20
+    static let sections = 32
+    static let tensors = 4096
+    static let nameMax = 128
+    static let dimMax = 1 << 24
+    static let historyRows = 100_000
+    static let decoderLayers = 16
+    static let channels = 4096
+    static let kernel = 64
+}
+
+enum DType: UInt8 {
+    case f32 = 1, f64 = 2, i8 = 3, i32 = 4
+    var size: Int { switch self { case .f32, .i32: return 4; case .f64: return 8; case .i8: return 1 } }
+}
+
+struct TensorEntry {
+    var section: UInt32
+    var dtype: DType
+    var name: String
+    var shape: [Int]
+    var offset: Int
+    var byteLength: Int
+}
+
+struct SectionEntry {
+    var tag: UInt32
+    var flags: UInt32
+    var offset: Int
+    var stored: Int
+    var raw: Int
+    var storedCRC: UInt32
+    var rawCRC: UInt32
+    var critical: Bool { flags & 1 != 0 }
+}
+
+public enum CheckpointFormat {
+    public static let magic: [UInt8] = Array("VAECKPT".utf8) + [0]
+    public static let major: UInt16 = 1
+    public static let minor: UInt16 = 0
+}

@@ -1,0 +1,268 @@
+import Foundation
+import VAEDecoder
+
+/// Reads checkpoint v1. Nothing in the file is trusted before it is checked: lengths against the
+/// file and the caps in `Limits`, the header's CRC before its contents, a section's stored CRC
+/// before inflating it, shapes against the architecture. Every failure names the file and the
+/// problem.
+public enum CheckpointReader {
+    static let fileMax = 1 << 30
+
+    struct Header {
+        var config: ModelConfig
+        var sections: [SectionEntry]
+        var tensors: [TensorEntry]
+        var headerLength: Int
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw CheckpointError(path: path, problem: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: "not a regular file") }
+        guard st.st_size <= fileMax else { throw CheckpointError(path: path, problem: "\(st.st_size) bytes is larger than any checkpoint (1 GiB cap)") }
+        guard let d = FileManager.default.contents(atPath: path) else { throw CheckpointError(path: path, problem: "cannot read") }
+        return [UInt8](d)
+    }
+
+    static func parseHeader(_ b: [UInt8], path: String) throws -> Header {
+        func fail(_ s: String) -> CheckpointError { CheckpointError(path: path, problem: s) }
+        guard b.count >= 16 else { throw fail("truncated: \(b.count) bytes is shorter than the 16-byte preamble") }
+        guard Array(b[0..<8]) == CheckpointFormat.magic else {
+            throw fail("not a VAE checkpoint (bad magic; expected \"VAECKPT\\0\")")
+        }
+        var r = ByteReader(b, from: 8, path: path)
+        let major = try r.u16("major version"), minor = try r.u16("minor version")
+        guard major == CheckpointFormat.major else {
+            throw fail("format version \(major).\(minor) is not supported (this build reads major version 1); use a matching vae-train/vae-gen")
+        }
+        let H = Int(try r.u32("header length"))
+        guard H >= 32, H <= Limits.headerMax else { throw fail("header length \(H) is outside 32...\(Limits.headerMax)") }
+        guard H <= b.count else { throw fail("truncated: the header says \(H) bytes, the file has \(b.count)") }
+        let stored = UInt32(b[H - 4]) | UInt32(b[H - 3]) << 8 | UInt32(b[H - 2]) << 16 | UInt32(b[H - 1]) << 24
+        guard Zlib.crc32(b[0..<(H - 4)]) == stored else { throw fail("header CRC-32 mismatch (the file is corrupt)") }
+        r = ByteReader(b, from: 16, to: H - 4, path: path)
+
+        // Architecture.
+        let archStart = r.pos
+        let archLen = try r.int("architecture block length", max: H)
+        guard archLen >= 64 else { throw fail("architecture block is \(archLen) bytes, less than 64") }
+        let imgH = try r.int("image height", max: 4096), imgW = try r.int("image width", max: 4096)
+        let encKind = try r.u32("encoder kind")
+        let lstmIn = try r.int("LSTM input size", max: 1 << 16), hidden = try r.int("LSTM hidden size", max: 1 << 16)
+        let seq = try r.int("sequence length", max: 1 << 16), lstmLayers = try r.u32("LSTM layers")
+        let headKind = try r.u32("head kind")
+        let latent = try r.int("latent dimension", max: 1 << 16)
+        let vc = try r.int("view channels", max: Limits.channels), vh = try r.int("view height", max: 4096), vw = try r.int("view width", max: 4096)
+        let nl = try r.int("decoder layer count", max: Limits.decoderLayers)
+        _ = try r.u32("reserved"); _ = try r.u32("reserved")
+        guard encKind == 1, lstmLayers == 1, headKind == 1 else {
+            throw fail("encoder kind \(encKind) / LSTM layers \(lstmLayers) / head kind \(headKind) is not the LSTM VAE this build knows")
+        }
+        guard imgH == imgW, lstmIn == imgW, seq == imgH else {
+            throw fail("image \(imgH)x\(imgW) does not match LSTM input \(lstmIn) x \(seq) steps")
+        }
+        var layers: [ModelConfig.DeconvLayer] = []
+        for i in 0..<nl {
+            let kind = try r.u32("layer \(i) kind")
+            let inC = try r.int("layer \(i) in_channels", max: Limits.channels), outC = try r.int("layer \(i) out_channels", max: Limits.channels)
+            let kh = try r.int("layer \(i) kernel_h", max: Limits.kernel), kw = try r.int("layer \(i) kernel_w", max: Limits.kernel)
+            let stride = try r.u32("layer \(i) stride"), pad = try r.u32("layer \(i) padding")
+            let actRaw = try r.u32("layer \(i) activation"), slope = try r.f32("layer \(i) activation parameter")
+            guard kind == 1, stride == 1, pad == 0, kh == kw else {
+                throw fail("decoder layer \(i): kind \(kind), stride \(stride), padding \(pad), kernel \(kh)x\(kw) is not supported (ConvTranspose2d, stride 1, no padding, square kernel)")
+            }
+            guard let act = ModelConfig.Activation(rawValue: actRaw), slope.isFinite else {
+                throw fail("decoder layer \(i): unknown activation \(actRaw)")
+            }
+            layers.append(.init(inC, outC, kernel: kh, activation: act, slope: slope))
+        }
+        guard r.pos - archStart <= archLen else { throw fail("architecture block is shorter than its layers") }
+        r.pos = archStart + archLen   // a newer minor version may append fields
+        var config = ModelConfig(layers: layers)
+        config.imageSize = imgH; config.hidden = hidden; config.latent = latent; config.view = (vc, vh, vw)
+        if let why = config.validate() { throw fail("architecture is inconsistent: \(why)") }
+
+        // Sections.
+        let ns = try r.int("section count", max: Limits.sections)
+        var sections: [SectionEntry] = []
+        for i in 0..<ns {
+            let tag = try r.u32("section \(i) tag"), flags = try r.u32("section \(i) flags")
+            let off = try r.u64("section \(i) offset"), st = try r.u64("section \(i) stored length"), raw = try r.u64("section \(i) raw length")
+            let sc = try r.u32("section \(i) stored CRC"), rc = try r.u32("section \(i) raw CRC")
+            let name = SectionTag.name(tag)
+            guard off >= UInt64(H), st <= UInt64(b.count), off <= UInt64(b.count) - st else {
+                throw fail("section \(name) (\(st) bytes at offset \(off)) lies outside the file (\(b.count) bytes): truncated?")
+            }
+            guard raw <= UInt64(Limits.sectionRawMax) else { throw fail("section \(name) claims \(raw) raw bytes, over the 256 MiB cap") }
+            sections.append(SectionEntry(tag: tag, flags: flags, offset: Int(off), stored: Int(st), raw: Int(raw), storedCRC: sc, rawCRC: rc))
+        }
+        let known: Set<UInt32> = [SectionTag.encoder, SectionTag.decoder, SectionTag.optimizer, SectionTag.history]
+        for s in sections where !known.contains(s.tag) && s.critical {
+            throw fail("critical section \(SectionTag.name(s.tag)) is unknown to this build (written by a newer version?)")
+        }
+        let sorted = sections.sorted { $0.offset < $1.offset }
+        for (a, c) in zip(sorted, sorted.dropFirst()) where a.offset + a.stored > c.offset {
+            throw fail("sections \(SectionTag.name(a.tag)) and \(SectionTag.name(c.tag)) overlap")
+        }
+        if Set(sections.map(\.tag)).count != sections.count { throw fail("a section tag appears twice") }
+        for t in [SectionTag.encoder, SectionTag.decoder] where !sections.contains(where: { $0.tag == t }) {
+            throw fail("section \(SectionTag.name(t)) is missing")
+        }
+
+        // Tensors.
+        let nt = try r.int("tensor count", max: Limits.tensors)
+        var tensors: [TensorEntry] = []
+        var names = Set<String>()
+        for i in 0..<nt {
+            let sec = try r.u32("tensor \(i) section")
+            let dtRaw = try r.u8("tensor \(i) dtype"), rank = Int(try r.u8("tensor \(i) rank"))
+            let nlen = Int(try r.u16("tensor \(i) name length"))
+            guard nlen >= 1, nlen <= Limits.nameMax else { throw fail("tensor \(i): name length \(nlen) outside 1...\(Limits.nameMax)") }
+            let name = String(decoding: try r.take(nlen, "tensor \(i) name"), as: UTF8.self)
+            guard let dt = DType(rawValue: dtRaw) else { throw fail("tensor \(name): unknown dtype \(dtRaw)") }
+            guard rank >= 1, rank <= 4 else { throw fail("tensor \(name): rank \(rank) outside 1...4") }
+            var shape: [Int] = []
+            var count = 1
+            for d in 0..<rank {
+                let v = try r.int("tensor \(name) dimension \(d)", max: Limits.dimMax)
+                guard v >= 1 else { throw fail("tensor \(name): dimension \(d) is 0") }
+                shape.append(v)
+                count = count.multipliedReportingOverflow(by: v).partialValue
+                guard count <= Limits.sectionRawMax else { throw fail("tensor \(name): \(shape) is larger than any section") }
+            }
+            let off = try r.u64("tensor \(name) offset"), len = try r.u64("tensor \(name) byte length")
+            guard len == UInt64(count * dt.size) else { throw fail("tensor \(name): byte length \(len) does not match shape \(shape)") }
+            guard let s = sections.first(where: { $0.tag == sec }) else {
+                throw fail("tensor \(name) lives in section \(SectionTag.name(sec)), which is not in the file")
+            }
+            guard off <= UInt64(s.raw), len <= UInt64(s.raw) - off else {
+                throw fail("tensor \(name) (\(len) bytes at \(off)) lies outside its section (\(s.raw) bytes)")
+            }
+            guard names.insert(name).inserted else { throw fail("tensor \(name) appears twice") }
+            tensors.append(TensorEntry(section: sec, dtype: dt, name: name, shape: shape, offset: Int(off), byteLength: Int(len)))
+        }
+        guard r.pos == r.end else { throw fail("\(r.end - r.pos) unexpected bytes at the end of the header") }
+
+        // Every tensor the model needs, with the shape the architecture implies.
+        let layout = ParamLayout(config)
+        for e in layout.entries {
+            let want = e.isDecoder ? SectionTag.decoder : SectionTag.encoder
+            guard let t = tensors.first(where: { $0.name == e.name }) else { throw fail("tensor \(e.name) is missing") }
+            guard t.section == want, t.dtype == .f32, t.shape == e.shape else {
+                throw fail("tensor \(e.name) is \(t.dtype) \(t.shape) in \(SectionTag.name(t.section)); the architecture needs f32 \(e.shape) in \(SectionTag.name(want))")
+            }
+        }
+        let offs = DecoderImageBuilder.offsets(config)
+        for (i, o) in offs.enumerated() {
+            let w = tensors.first { $0.name == "convs.\(i).weight" }!, bi = tensors.first { $0.name == "convs.\(i).bias" }!
+            guard w.offset == o.weight, bi.offset == o.bias else {
+                throw fail("decoder layer \(i)'s tensor offsets disagree with the decoder image layout")
+            }
+        }
+        return Header(config: config, sections: sections, tensors: tensors, headerLength: H)
+    }
+
+    static func inflate(_ b: [UInt8], _ s: SectionEntry, path: String) throws -> [UInt8] {
+        let name = SectionTag.name(s.tag)
+        let stored = b[s.offset..<(s.offset + s.stored)]
+        guard Zlib.crc32(stored) == s.storedCRC else {
+            throw CheckpointError(path: path, problem: "section \(name): CRC-32 of the compressed bytes does not match (corrupt)")
+        }
+        let (raw, problem) = Zlib.inflate(stored, rawCount: s.raw)
+        guard let raw else { throw CheckpointError(path: path, problem: "section \(name) \(problem!)") }
+        guard Zlib.crc32(raw) == s.rawCRC else {
+            throw CheckpointError(path: path, problem: "section \(name): CRC-32 of the inflated bytes does not match (corrupt)")
+        }
+        return raw
+    }
+
+    static func floats(_ raw: [UInt8], _ t: TensorEntry) -> [Float] {
+        var out = [Float](repeating: 0, count: t.byteLength / 4)
+        raw.withUnsafeBytes { b in
+            for i in 0..<out.count { out[i] = Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: t.offset + 4 * i, as: UInt32.self))) }
+        }
+        return out
+    }
+
+    /// Validates a decoder image with the runtime's own loader.
+    static func checkDecoderImage(_ image: [UInt8], path: String) throws {
+        let status = image.withUnsafeBytes { b -> DecoderError? in
+            do throws(DecoderError) { _ = try DecoderModel(image: b); return nil } catch { return error }
+        }
+        if let status { throw CheckpointError(path: path, problem: "decoder section: \(status.message)") }
+    }
+
+    /// The decoder image alone: the header is checked, only the DEC section is inflated.
+    public static func readDecoderImage(_ path: String) throws -> (config: ModelConfig, image: [UInt8]) {
+        let b = try readFile(path)
+        let h = try parseHeader(b, path: path)
+        let s = h.sections.first { $0.tag == SectionTag.decoder }!
+        let image = try inflate(b, s, path: path)
+        try checkDecoderImage(image, path: path)
+        return (h.config, image)
+    }
+
+    /// Everything.
+    public static func read(_ path: String) throws -> CheckpointContents {
+        let b = try readFile(path)
+        let h = try parseHeader(b, path: path)
+        func fail(_ s: String) -> CheckpointError { CheckpointError(path: path, problem: s) }
+        var raws: [UInt32: [UInt8]] = [:]
+        for s in h.sections where [SectionTag.encoder, SectionTag.decoder, SectionTag.optimizer, SectionTag.history].contains(s.tag) {
+            raws[s.tag] = try inflate(b, s, path: path)
+        }
+        try checkDecoderImage(raws[SectionTag.decoder]!, path: path)
+        let layout = ParamLayout(h.config)
+        var params = [Float](repeating: 0, count: layout.total)
+        for e in layout.entries {
+            let t = h.tensors.first { $0.name == e.name }!
+            let v = floats(raws[t.section]!, t)
+            params.replaceSubrange(e.offset..<(e.offset + e.count), with: v)
+        }
+        guard params.allSatisfy(\.isFinite) else { throw fail("a weight is NaN or infinite") }
+
+        var training: TrainingBlock?
+        if let opt = raws[SectionTag.optimizer] {
+            var r = ByteReader(opt, path: path)
+            let len = try r.int("training block length", max: opt.count)
+            guard len >= 128 else { throw fail("training block is \(len) bytes, less than 128") }
+            let epochs = try r.int("epochs completed", max: 1 << 30)
+            let steps = try r.u64("steps")
+            let batch = try r.int("batch size", max: 1 << 20), shards = try r.int("shards per batch", max: 1 << 20)
+            let lr = try r.f64("learning rate"), b1 = try r.f64("beta1"), b2 = try r.f64("beta2"), eps = try r.f64("epsilon")
+            let seed = try r.u64("seed")
+            var rng: [UInt64] = []
+            for i in 0..<4 { rng.append(try r.u64("RNG word \(i)")) }
+            let ipe = try r.int("images per epoch", max: 1 << 30)
+            var m = [Float](repeating: 0, count: layout.total), v = m
+            for e in layout.entries {
+                for (prefix, isM) in [("adam.m.", true), ("adam.v.", false)] {
+                    guard let t = h.tensors.first(where: { $0.name == prefix + e.name }) else { throw fail("tensor \(prefix + e.name) is missing") }
+                    guard t.section == SectionTag.optimizer, t.dtype == .f32, t.shape == e.shape else {
+                        throw fail("tensor \(t.name) has the wrong shape, dtype or section")
+                    }
+                    let vals = floats(opt, t)
+                    if isM { m.replaceSubrange(e.offset..<(e.offset + e.count), with: vals) } else { v.replaceSubrange(e.offset..<(e.offset + e.count), with: vals) }
+                }
+            }
+            training = TrainingBlock(epochsCompleted: epochs, steps: steps, batchSize: batch, shardsPerBatch: shards, lr: lr, beta1: b1,
+                                     beta2: b2, eps: eps, seed: seed, rng: rng, imagesPerEpoch: ipe, adamM: m, adamV: v)
+        }
+        var history: [[Double]] = []
+        if let hist = raws[SectionTag.history] {
+            var r = ByteReader(hist, path: path)
+            let rows = try r.int("history rows", max: Limits.historyRows)
+            let cols = try r.int("history columns", max: 64)
+            guard cols >= 8 else { throw fail("history has \(cols) columns, fewer than 8") }
+            try r.need(rows * cols * 8, "history rows")
+            for _ in 0..<rows {
+                var row: [Double] = []
+                for c in 0..<cols { let x = try r.f64("history value"); if c < 8 { row.append(x) } }
+                history.append(row)
+            }
+        }
+        return CheckpointContents(config: h.config, params: params, training: training, history: history)
+    }
+}

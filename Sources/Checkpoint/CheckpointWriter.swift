@@ -1,0 +1,144 @@
+import Foundation
+import VAEDecoder
+
+public enum CheckpointWriter {
+    /// The whole file, as bytes.
+    public static func encode(_ c: CheckpointContents) -> [UInt8] {
+        let layout = ParamLayout(c.config)
+        precondition(c.params.count == layout.total, "parameter count does not match the config")
+        var tensors: [TensorEntry] = []
+
+        // ENC: encoder tensors in layout order, 16-byte aligned.
+        var enc = ByteWriter()
+        for e in layout.entries where !e.isDecoder {
+            enc.align(16)
+            tensors.append(TensorEntry(section: SectionTag.encoder, dtype: .f32, name: e.name, shape: e.shape,
+                                       offset: enc.bytes.count, byteLength: e.count * 4))
+            enc.floats(Array(c.params[e.offset..<(e.offset + e.count)]))
+        }
+        // DEC: the decoder image.
+        let dec = DecoderImageBuilder.build(c.config) { name in
+            let e = layout.entry(named: name)!
+            return Array(c.params[e.offset..<(e.offset + e.count)])
+        }
+        let offs = DecoderImageBuilder.offsets(c.config)
+        for (i, _) in c.config.layers.enumerated() {
+            for (suffix, off) in [("weight", offs[i].weight), ("bias", offs[i].bias)] {
+                let e = layout.entry(named: "convs.\(i).\(suffix)")!
+                tensors.append(TensorEntry(section: SectionTag.decoder, dtype: .f32, name: e.name, shape: e.shape,
+                                           offset: off, byteLength: e.count * 4))
+            }
+        }
+        var sections: [(tag: UInt32, flags: UInt32, raw: [UInt8])] = [(SectionTag.encoder, 1, enc.bytes), (SectionTag.decoder, 1, dec)]
+
+        if let t = c.training {
+            var opt = ByteWriter()
+            opt.u32(128); opt.u32(t.epochsCompleted); opt.u64(t.steps)
+            opt.u32(t.batchSize); opt.u32(t.shardsPerBatch)
+            opt.f64(t.lr); opt.f64(t.beta1); opt.f64(t.beta2); opt.f64(t.eps)
+            opt.u64(t.seed)
+            for w in t.rng { opt.u64(w) }
+            opt.u64(UInt64(t.imagesPerEpoch))
+            while opt.bytes.count < 128 { opt.u8(0) }
+            for (prefix, values) in [("adam.m.", t.adamM), ("adam.v.", t.adamV)] {
+                for e in layout.entries {
+                    opt.align(16)
+                    tensors.append(TensorEntry(section: SectionTag.optimizer, dtype: .f32, name: prefix + e.name, shape: e.shape,
+                                               offset: opt.bytes.count, byteLength: e.count * 4))
+                    opt.floats(Array(values[e.offset..<(e.offset + e.count)]))
+                }
+            }
+            sections.append((SectionTag.optimizer, 0, opt.bytes))
+        }
+        var hist = ByteWriter()
+        hist.u32(c.history.count); hist.u32(8)
+        for row in c.history { for v in row.prefix(8) { hist.f64(v) }; for _ in row.count..<8 { hist.f64(0) } }
+        sections.append((SectionTag.history, 0, hist.bytes))
+
+        let stored = sections.map { Zlib.compress($0.raw) }
+
+        // Header, with section offsets filled in once its length is known.
+        func header(offsets: [Int]) -> [UInt8] {
+            var h = ByteWriter()
+            h.bytes.append(contentsOf: CheckpointFormat.magic)
+            h.u16(CheckpointFormat.major); h.u16(CheckpointFormat.minor)
+            h.u32(0)  // H, patched
+            // Architecture block.
+            let cfg = c.config
+            let archStart = h.bytes.count
+            h.u32(0)
+            h.u32(cfg.imageSize); h.u32(cfg.imageSize)
+            h.u32(1); h.u32(cfg.imageSize); h.u32(cfg.hidden); h.u32(cfg.imageSize); h.u32(1)
+            h.u32(1); h.u32(cfg.latent)
+            h.u32(cfg.view.c); h.u32(cfg.view.h); h.u32(cfg.view.w)
+            h.u32(cfg.layers.count); h.u32(0); h.u32(0)
+            for l in cfg.layers {
+                h.u32(1); h.u32(l.inChannels); h.u32(l.outChannels); h.u32(l.kernel); h.u32(l.kernel)
+                h.u32(1); h.u32(0); h.u32(l.activation.rawValue); h.f32(l.slope)
+            }
+            h.patchU32(at: archStart, UInt32(h.bytes.count - archStart))
+            // Section table.
+            h.u32(sections.count)
+            for (i, s) in sections.enumerated() {
+                h.u32(s.tag); h.u32(s.flags)
+                h.u64(UInt64(offsets[i])); h.u64(UInt64(stored[i].count)); h.u64(UInt64(s.raw.count))
+                h.u32(Zlib.crc32(stored[i])); h.u32(Zlib.crc32(s.raw))
+            }
+            // Tensor table.
+            h.u32(tensors.count)
+            for t in tensors {
+                h.u32(t.section); h.u8(t.dtype.rawValue); h.u8(UInt8(t.shape.count))
+                let name = Array(t.name.utf8)
+                h.u16(UInt16(name.count)); h.bytes.append(contentsOf: name)
+                for d in t.shape { h.u32(d) }
+                h.u64(UInt64(t.offset)); h.u64(UInt64(t.byteLength))
+            }
+            h.patchU32(at: 12, UInt32(h.bytes.count + 4))
+            h.u32(Zlib.crc32(h.bytes))
+            return h.bytes
+        }
+        let hlen = header(offsets: Array(repeating: 0, count: sections.count)).count
+        var offsets: [Int] = []
+        var pos = hlen
+        for s in stored { offsets.append(pos); pos += s.count }
+        var file = header(offsets: offsets)
+        for s in stored { file.append(contentsOf: s) }
+        return file
+    }
+
+    /// Writes atomically: a crash or a full disk leaves the previous file untouched.
+    public static func write(_ c: CheckpointContents, to path: String) throws {
+        try AtomicFile.write(encode(c), to: path)
+    }
+}
+
+/// Temp file in the same folder, fsync, rename, fsync the folder (docs/checkpoint-format.md 1.6).
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
+        func fail(_ what: String, _ e: Int32) -> CheckpointError {
+            CheckpointError(path: path, problem: "\(what): \(String(cString: strerror(e))); the previous file, if any, is untouched")
+        }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd < 0 { throw fail("cannot create a temporary file in \(dir)", errno) }
+        var ok = false
+        defer { if !ok { unlink(tmp) } }
+        var written = 0
+        let wrote = bytes.withUnsafeBytes { b -> Int32 in
+            while written < b.count {
+                let n = Foundation.write(fd, b.baseAddress! + written, b.count - written)
+                if n < 0 { if errno == EINTR { continue }; return errno }
+                written += n
+            }
+            return 0
+        }
+        if wrote != 0 { close(fd); throw fail("write failed", wrote) }
+        if fsync(fd) != 0 { let e = errno; close(fd); throw fail("fsync failed", e) }
+        if close(fd) != 0 { throw fail("close failed", errno) }
+        if rename(tmp, path) != 0 { throw fail("rename into place failed", errno) }
+        ok = true
+        let dfd = open(dir, O_RDONLY)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+}

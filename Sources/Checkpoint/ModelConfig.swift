@@ -1,0 +1,110 @@
+/// The model's shape: one value describes it, and the checkpoint's architecture block is
+/// written from (and checked against) it.
+public struct ModelConfig: Equatable, Sendable {
+    public enum Activation: UInt32, Sendable { case none = 0, relu = 1, leakyReLU = 2, sigmoid = 3 }
+
+    public struct DeconvLayer: Equatable, Sendable {
+        public var inChannels: Int
+        public var outChannels: Int
+        public var kernel: Int
+        public var activation: Activation
+        public var slope: Float  // LeakyReLU's negative slope
+        public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, activation: Activation, slope: Float = 0) {
+            self.inChannels = inChannels; self.outChannels = outChannels; self.kernel = kernel
+            self.activation = activation; self.slope = slope
+        }
+    }
+
+    public var imageSize = 28          // rows = LSTM steps, columns = LSTM input
+    public var hidden = 128
+    public var latent = 64
+    public var view = (c: 16, h: 2, w: 2)
+    public var layers: [DeconvLayer]
+
+    public static func == (a: ModelConfig, b: ModelConfig) -> Bool {
+        a.imageSize == b.imageSize && a.hidden == b.hidden && a.latent == b.latent
+            && a.view == b.view && a.layers == b.layers
+    }
+
+    /// The model of DEVELOPERS.md and ../shared/reference/torch_ref.py.
+    public static let standard = ModelConfig(layers: [
+        DeconvLayer(16, 13, kernel: 9, activation: .leakyReLU, slope: 0.01),
+        DeconvLayer(13, 10, kernel: 7, activation: .leakyReLU, slope: 0.01),
+        DeconvLayer(10, 7, kernel: 5, activation: .leakyReLU, slope: 0.01),
+        DeconvLayer(7, 4, kernel: 5, activation: .leakyReLU, slope: 0.01),
+        DeconvLayer(4, 2, kernel: 3, activation: .leakyReLU, slope: 0.01),
+        DeconvLayer(2, 1, kernel: 3, activation: .sigmoid),
+    ])
+
+    public init(layers: [DeconvLayer]) { self.layers = layers }
+
+    public var pixels: Int { imageSize * imageSize }
+    public var gates: Int { 4 * hidden }
+
+    /// Spatial side of layer i's input (i = layers.count gives the output side).
+    public func side(atLayer i: Int) -> Int {
+        var s = view.h
+        for l in 0..<i { s += layers[l].kernel - 1 }
+        return s
+    }
+
+    /// Checks the chain rule the checkpoint format states; returns a reason when it fails.
+    public func validate() -> String? {
+        if layers.isEmpty { return "the decoder has no layers" }
+        if view.h != view.w { return "the decoder view must be square" }
+        if view.c * view.h * view.w != latent { return "view \(view.c)x\(view.h)x\(view.w) does not hold latent \(latent)" }
+        var c = view.c
+        for (i, l) in layers.enumerated() {
+            if l.inChannels != c { return "decoder layer \(i) takes \(l.inChannels) channels, the previous gives \(c)" }
+            if l.kernel < 1 || l.outChannels < 1 { return "decoder layer \(i) has an empty kernel or no channels" }
+            c = l.outChannels
+        }
+        if c != 1 { return "the decoder ends with \(c) channels, not 1" }
+        if side(atLayer: layers.count) != imageSize {
+            return "the decoder produces \(side(atLayer: layers.count))x\(side(atLayer: layers.count)), not \(imageSize)x\(imageSize)"
+        }
+        if layers.last!.activation != .sigmoid { return "the last decoder layer must end in a sigmoid (the loss is BCE)" }
+        return nil
+    }
+}
+
+/// Where each tensor sits in the flat parameter vector. Names and layouts are PyTorch's.
+public struct ParamLayout: Sendable {
+    public struct Entry: Sendable {
+        public var name: String
+        public var shape: [Int]
+        public var offset: Int
+        public var count: Int { shape.reduce(1, *) }
+        public var isDecoder: Bool { name.hasPrefix("convs.") }
+    }
+    public let entries: [Entry]
+    public let total: Int
+    // Offsets of the tensors the kernels use.
+    public let wih, whh, bih, bhh, muW, muB, lvW, lvB: Int
+    public let convW: [Int], convB: [Int]
+
+    public init(_ c: ModelConfig) {
+        var e: [Entry] = []
+        var off = 0
+        func add(_ n: String, _ s: [Int]) -> Int {
+            e.append(Entry(name: n, shape: s, offset: off)); let o = off; off += s.reduce(1, *); return o
+        }
+        wih = add("lstm.weight_ih_l0", [c.gates, c.imageSize])
+        whh = add("lstm.weight_hh_l0", [c.gates, c.hidden])
+        bih = add("lstm.bias_ih_l0", [c.gates])
+        bhh = add("lstm.bias_hh_l0", [c.gates])
+        muW = add("fc_mu.weight", [c.latent, c.hidden])
+        muB = add("fc_mu.bias", [c.latent])
+        lvW = add("fc_logvar.weight", [c.latent, c.hidden])
+        lvB = add("fc_logvar.bias", [c.latent])
+        var cw: [Int] = [], cb: [Int] = []
+        for (i, l) in c.layers.enumerated() {
+            cw.append(add("convs.\(i).weight", [l.inChannels, l.outChannels, l.kernel, l.kernel]))
+            cb.append(add("convs.\(i).bias", [l.outChannels]))
+        }
+        convW = cw; convB = cb
+        entries = e; total = off
+    }
+
+    public func entry(named n: String) -> Entry? { entries.first { $0.name == n } }
+}

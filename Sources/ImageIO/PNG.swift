@@ -1,0 +1,155 @@
+// PNG encoder: 8-bit grayscale (colour type 0) and 8-bit RGB (colour type 2),
+// non-interlaced. Each scanline gets the PNG filter (None, Sub, Up, Average or
+// Paeth) with the smallest sum of absolute signed bytes - the usual heuristic
+// from the PNG specification - and the filtered data is zlib-compressed with
+// compress2 and split over IDAT chunks of at most `maxIDATLength` bytes.
+
+import CZlib
+import Foundation
+
+public enum PNG {
+    /// The 8-byte PNG file signature.
+    public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// Largest data length of one IDAT chunk; longer streams are split.
+    public static let maxIDATLength = 1 << 16
+
+    /// Encodes an 8-bit grayscale PNG (colour type 0).
+    public static func encode(_ image: GrayImage) -> [UInt8] {
+        encode(pixels: image.pixels, width: image.width, height: image.height, channels: 1, colorType: 0)
+    }
+
+    /// Encodes an 8-bit RGB PNG (colour type 2).
+    public static func encode(_ image: RGBImage) -> [UInt8] {
+        encode(pixels: image.pixels, width: image.width, height: image.height, channels: 3, colorType: 2)
+    }
+
+    /// Encodes `image` and writes it to `path` (atomically).
+    public static func write(_ image: GrayImage, to path: String) throws {
+        try Data(encode(image)).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Encodes `image` and writes it to `path` (atomically).
+    public static func write(_ image: RGBImage, to path: String) throws {
+        try Data(encode(image)).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    // MARK: - Encoding
+
+    static func encode(pixels: [UInt8], width: Int, height: Int, channels: Int, colorType: UInt8) -> [UInt8] {
+        precondition(width > 0 && height > 0, "PNG: image must be at least 1x1 (got \(width)x\(height))")
+        precondition(width <= Int(Int32.max) && height <= Int(Int32.max), "PNG: image too large")
+        precondition(pixels.count == width * height * channels, "PNG: pixel count does not match size")
+
+        var out = signature
+
+        var ihdr: [UInt8] = []
+        appendBigEndian(UInt32(width), to: &ihdr)
+        appendBigEndian(UInt32(height), to: &ihdr)
+        ihdr += [8, colorType, 0, 0, 0]   // bit depth, colour type, compression, filter, interlace
+        appendChunk("IHDR", ihdr, to: &out)
+
+        let compressed = zlibCompress(filterScanlines(pixels, width: width, height: height, bytesPerPixel: channels))
+        var start = 0
+        repeat {
+            let end = min(compressed.count, start + maxIDATLength)
+            appendChunk("IDAT", Array(compressed[start..<end]), to: &out)
+            start = end
+        } while start < compressed.count
+
+        appendChunk("IEND", [], to: &out)
+        return out
+    }
+
+    /// Prefixes every row with a filter-type byte and filters it; returns
+    /// height * (1 + width * bytesPerPixel) bytes.
+    static func filterScanlines(_ pixels: [UInt8], width: Int, height: Int, bytesPerPixel bpp: Int) -> [UInt8] {
+        let stride = width * bpp
+        var out = [UInt8]()
+        out.reserveCapacity(height * (stride + 1))
+        var candidate = [UInt8](repeating: 0, count: stride)
+        var best = [UInt8](repeating: 0, count: stride)
+        let zeroRow = [UInt8](repeating: 0, count: stride)
+
+        pixels.withUnsafeBufferPointer { px in
+            zeroRow.withUnsafeBufferPointer { zero in
+                for y in 0..<height {
+                    let row = UnsafeBufferPointer(rebasing: px[(y * stride)..<((y + 1) * stride)])
+                    let prior = y == 0 ? zero : UnsafeBufferPointer(rebasing: px[((y - 1) * stride)..<(y * stride)])
+                    var bestType: UInt8 = 0
+                    var bestScore = Int.max
+                    for type: UInt8 in 0...4 {
+                        var score = 0
+                        for i in 0..<stride {
+                            let a = i >= bpp ? row[i - bpp] : 0   // left
+                            let b = prior[i]                       // up
+                            let c = i >= bpp ? prior[i - bpp] : 0 // up-left
+                            let predictor: UInt8
+                            switch type {
+                            case 0: predictor = 0
+                            case 1: predictor = a
+                            case 2: predictor = b
+                            case 3: predictor = UInt8((Int(a) + Int(b)) / 2)
+                            default: predictor = paeth(a, b, c)
+                            }
+                            let v = row[i] &- predictor
+                            candidate[i] = v
+                            score += v < 128 ? Int(v) : 256 - Int(v)
+                        }
+                        if score < bestScore {
+                            bestScore = score
+                            bestType = type
+                            swap(&best, &candidate)
+                        }
+                    }
+                    out.append(bestType)
+                    out.append(contentsOf: best)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The Paeth predictor from the PNG specification.
+    static func paeth(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> UInt8 {
+        let p = Int(a) + Int(b) - Int(c)
+        let pa = abs(p - Int(a)), pb = abs(p - Int(b)), pc = abs(p - Int(c))
+        if pa <= pb && pa <= pc { return a }
+        if pb <= pc { return b }
+        return c
+    }
+
+    /// A complete zlib stream (RFC 1950) of `data` at the best compression level.
+    static func zlibCompress(_ data: [UInt8]) -> [UInt8] {
+        var destLength = compressBound(uLong(data.count))
+        var dest = [UInt8](repeating: 0, count: Int(destLength))
+        let status = data.withUnsafeBufferPointer { src in
+            dest.withUnsafeMutableBufferPointer { dst in
+                compress2(dst.baseAddress, &destLength, src.baseAddress, uLong(data.count), Z_BEST_COMPRESSION)
+            }
+        }
+        precondition(status == Z_OK, "PNG: compress2 failed with status \(status)")
+        dest.removeSubrange(Int(destLength)...)
+        return dest
+    }
+
+    /// Appends length, type, data and CRC-32 (over type and data) of one chunk.
+    static func appendChunk(_ type: String, _ data: [UInt8], to out: inout [UInt8]) {
+        let typeBytes = Array(type.utf8)
+        precondition(typeBytes.count == 4, "PNG: chunk type must be 4 bytes")
+        appendBigEndian(UInt32(data.count), to: &out)
+        out += typeBytes
+        out += data
+        // Note: crc32 with a null buffer returns the initial value, so empty data is skipped.
+        var crc = crc32(0, nil, 0)
+        crc = typeBytes.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, uInt($0.count)) }
+        if !data.isEmpty {
+            crc = data.withUnsafeBufferPointer { crc32(crc, $0.baseAddress, uInt($0.count)) }
+        }
+        appendBigEndian(UInt32(truncatingIfNeeded: crc), to: &out)
+    }
+
+    static func appendBigEndian(_ value: UInt32, to out: inout [UInt8]) {
+        out += [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)]
+    }
+}

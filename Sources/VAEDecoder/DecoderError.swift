@@ -1,0 +1,36 @@
+/// Why a decoder image was refused, or a call could not be served. The raw values are the C
+/// interface's error codes (include/vae_decoder.h); they never change meaning.
+public enum DecoderError: Int32, Error {
+    case badMagic = 1
+    case unsupportedVersion = 2
+    case truncated = 3
+    case checksumMismatch = 4
+    case unsupportedWeightType = 5
+    case tooManyLayers = 6
+    case exceedsCapacity = 7
+    case inconsistentArchitecture = 8
+    case unsupportedLayer = 9
+    case misaligned = 10
+    case badTensorOffset = 11
+    case arenaTooSmall = 12
+    case badArgument = 13
+
+    /// One line for a person: what is wrong and, where it helps, what to do.
+    public var message: StaticString {
+        switch self {
+        case .badMagic: return "not a decoder image (magic is not \"VAED\")"
+        case .unsupportedVersion: return "decoder image major version is not 1; this runtime reads v1 only"
+        case .truncated: return "decoder image is shorter than its header says (truncated)"
+        case .checksumMismatch: return "decoder image CRC-32 does not match its contents (corrupt)"
+        case .unsupportedWeightType: return "decoder image weight type is not one this runtime executes"
+        case .tooManyLayers: return "decoder image has more layers than this runtime's capacity"
+        case .exceedsCapacity: return "a decoder layer or activation is larger than this runtime's capacity"
+        case .inconsistentArchitecture: return "decoder layers do not chain (channels or sizes disagree)"
+        case .unsupportedLayer: return "decoder layer kind, stride, padding or activation not supported (v1: ConvTranspose2d, stride 1, no padding)"
+        case .misaligned: return "decoder image or arena is not 4-byte aligned, or a tensor offset is not a multiple of 16"
+        case .badTensorOffset: return "a tensor lies outside the decoder image or overlaps the header"
+        case .arenaTooSmall: return "arena is smaller than the decoder needs (ask vae_decoder_arena_size)"
+        case .badArgument: return "null pointer or out-of-range argument"
+        }
+    }
+}

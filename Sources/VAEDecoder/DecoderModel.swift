@@ -1,0 +1,128 @@
+/// What this build of the runtime can hold. Loading checks an image against these before it
+/// trusts anything, so the buffers below can be sized without looking at the image.
+public enum Capacity {
+    public static let maxLayers = 8
+    public static let maxChannels = 64
+    public static let maxKernel = 16
+    public static let maxLatent = 1024
+    /// Largest activation (channels x height x width) of any layer, in floats.
+    public static let maxActivation = 8192
+    /// Largest output side (the SIMD kernel covers a row with two 16-lane vectors).
+    public static let maxSide = 32
+}
+
+/// The fixed layout of decoder image v1 (docs/checkpoint-format.md, section 2).
+public enum DecoderImageLayout {
+    public static let magic: UInt32 = 0x4445_4156   // "VAED" read as little-endian u32
+    public static let major: UInt16 = 1
+    public static let minor: UInt16 = 0
+    public static let headerBytes = 64
+    public static let layerRecordBytes = 48
+    public static let weightTypeFloat32: UInt32 = 1
+    public static let layerKindConvTranspose: UInt32 = 1
+}
+
+public enum Activation: UInt32 {
+    case none = 0, relu = 1, leakyReLU = 2, sigmoid = 3
+}
+
+/// One layer, as the forward pass needs it; `weights` and `bias` point into the image.
+public struct DecoderLayer {
+    public var inChannels: Int = 0
+    public var outChannels: Int = 0
+    public var kernel: Int = 0
+    public var inSide: Int = 0
+    public var activation: Activation = .none
+    public var slope: Float = 0
+    public var weights: UnsafePointer<Float>? = nil   // [in][out][k][k]
+    public var bias: UnsafePointer<Float>? = nil      // [out]
+    public var outSide: Int { inSide + kernel - 1 }
+    public var outputCount: Int { outChannels * outSide * outSide }
+    public init() {}
+}
+
+/// A parsed, validated decoder image. Holds pointers into the caller's bytes, which must
+/// outlive it (llama2.c style: the weights are never copied).
+public struct DecoderModel {
+    public private(set) var latent = 0
+    public private(set) var viewChannels = 0
+    public private(set) var viewSide = 0
+    public private(set) var layerCount = 0
+    public private(set) var layers = InlineArray<8, DecoderLayer>(repeating: DecoderLayer())
+    public private(set) var outputChannels = 0
+    public private(set) var outputSide = 0
+    /// The largest activation any layer produces (or the latent, if larger), in floats.
+    public private(set) var maxActivation = 0
+
+    public var pixelCount: Int { outputChannels * outputSide * outputSide }
+
+    /// Checks everything docs/checkpoint-format.md section 2 asks, in an order that never reads
+    /// past what has already been shown to exist.
+    public init(image: UnsafeRawBufferPointer) throws(DecoderError) {
+        guard let base = image.baseAddress else { throw .badArgument }
+        guard Int(bitPattern: base) & 3 == 0 else { throw .misaligned }
+        guard image.count >= DecoderImageLayout.headerBytes else { throw .truncated }
+        guard image.u32(0) == DecoderImageLayout.magic else { throw .badMagic }
+        guard image.u16(4) == DecoderImageLayout.major else { throw .unsupportedVersion }
+        let total = Int(image.u32(8))
+        guard total >= DecoderImageLayout.headerBytes, total <= image.count else { throw .truncated }
+        let body = UnsafeRawBufferPointer(rebasing: image[16..<total])
+        guard CRC32.checksum(body) == image.u32(12) else { throw .checksumMismatch }
+        guard image.u32(16) == DecoderImageLayout.weightTypeFloat32 else { throw .unsupportedWeightType }
+
+        let lat = Int(image.u32(20)), vc = Int(image.u32(24)), vh = Int(image.u32(28)), vw = Int(image.u32(32))
+        let n = Int(image.u32(36))
+        guard n >= 1 else { throw .inconsistentArchitecture }
+        guard n <= Capacity.maxLayers else { throw .tooManyLayers }
+        guard lat >= 1, lat <= Capacity.maxLatent, vc >= 1, vc <= Capacity.maxChannels,
+              vh >= 1, vh <= Capacity.maxSide, vw == vh else { throw .exceedsCapacity }
+        guard vc * vh * vw == lat else { throw .inconsistentArchitecture }
+        let recordsEnd = DecoderImageLayout.headerBytes + n * DecoderImageLayout.layerRecordBytes
+        guard recordsEnd <= total else { throw .truncated }
+
+        latent = lat; viewChannels = vc; viewSide = vh; layerCount = n
+        var channels = vc, side = vh
+        var biggest = lat
+        // Tensor extents seen so far, to refuse overlaps: at most 2 per layer.
+        var starts = InlineArray<16, Int>(repeating: 0), ends = InlineArray<16, Int>(repeating: 0)
+        var spans = 0
+        for i in 0..<n {
+            let r = DecoderImageLayout.headerBytes + i * DecoderImageLayout.layerRecordBytes
+            guard image.u32(r) == DecoderImageLayout.layerKindConvTranspose else { throw .unsupportedLayer }
+            let inC = Int(image.u32(r + 4)), outC = Int(image.u32(r + 8))
+            let kh = Int(image.u32(r + 12)), kw = Int(image.u32(r + 16))
+            let stride = image.u32(r + 20), padding = image.u32(r + 24)
+            guard let act = Activation(rawValue: image.u32(r + 28)) else { throw .unsupportedLayer }
+            let slope = image.f32(r + 32)
+            guard stride == 1, padding == 0, kh == kw else { throw .unsupportedLayer }
+            guard inC == channels else { throw .inconsistentArchitecture }
+            guard outC >= 1, outC <= Capacity.maxChannels, kh >= 1, kh <= Capacity.maxKernel else { throw .exceedsCapacity }
+            guard slope.isFinite else { throw .unsupportedLayer }
+            let outSide = side + kh - 1
+            guard outSide <= Capacity.maxSide, outC * outSide * outSide <= Capacity.maxActivation else { throw .exceedsCapacity }
+            let wOff = Int(image.u32(r + 36)), bOff = Int(image.u32(r + 40))
+            let wBytes = inC * outC * kh * kw * 4, bBytes = outC * 4
+            guard wOff % 16 == 0, bOff % 16 == 0 else { throw .misaligned }
+            guard wOff >= recordsEnd, bOff >= recordsEnd, wOff + wBytes <= total, bOff + bBytes <= total else {
+                throw .badTensorOffset
+            }
+            for t in 0..<2 {
+                let s = t == 0 ? wOff : bOff, e = t == 0 ? wOff + wBytes : bOff + bBytes
+                for j in 0..<spans where s < ends[j] && starts[j] < e { throw .badTensorOffset }
+                starts[spans] = s; ends[spans] = e; spans += 1
+            }
+            var layer = DecoderLayer()
+            layer.inChannels = inC; layer.outChannels = outC; layer.kernel = kh; layer.inSide = side
+            layer.activation = act; layer.slope = slope
+            layer.weights = (base + wOff).assumingMemoryBound(to: Float.self)
+            layer.bias = (base + bOff).assumingMemoryBound(to: Float.self)
+            layers[i] = layer
+            channels = outC; side = outSide
+            biggest = max(biggest, layer.outputCount)
+        }
+        guard Int(image.u32(40)) == channels, Int(image.u32(44)) == side, Int(image.u32(48)) == side else {
+            throw .inconsistentArchitecture
+        }
+        outputChannels = channels; outputSide = side; maxActivation = biggest
+    }
+}

@@ -1,0 +1,244 @@
+// The trainer's kernels. Every buffer holds one image per lane (SIMD16), so a multiply-add of
+// the model is one vector FMA with a broadcast weight, and the loops below are register-tiled so
+// that each loaded vector feeds several FMAs. Weights use PyTorch's layouts.
+
+public typealias VPtr<S: TrainScalar> = UnsafeMutablePointer<SIMD16<S>>
+public typealias CVPtr<S: TrainScalar> = UnsafePointer<SIMD16<S>>
+
+/// out[r] += sum_k w[r, k] * x[k]   (w row-major rows x cols)
+@inline(__always)
+func gemvLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ x: CVPtr<S>, _ out: VPtr<S>) {
+    var r = 0
+    while r + 4 <= rows {
+        var a0 = out[r], a1 = out[r + 1], a2 = out[r + 2], a3 = out[r + 3]
+        let w0 = w + r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols
+        for k in 0..<cols {
+            let xv = x[k]
+            a0 = a0.addingProduct(xv, w0[k]); a1 = a1.addingProduct(xv, w1[k])
+            a2 = a2.addingProduct(xv, w2[k]); a3 = a3.addingProduct(xv, w3[k])
+        }
+        out[r] = a0; out[r + 1] = a1; out[r + 2] = a2; out[r + 3] = a3
+        r += 4
+    }
+    while r < rows {
+        var a = out[r]
+        let wr = w + r * cols
+        for k in 0..<cols { a = a.addingProduct(x[k], wr[k]) }
+        out[r] = a
+        r += 1
+    }
+}
+
+/// dx[k] += sum_r w[r, k] * dy[r]
+@inline(__always)
+func gemvTLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ dy: CVPtr<S>, _ dx: VPtr<S>) {
+    var k = 0
+    while k + 4 <= cols {
+        var a0 = dx[k], a1 = dx[k + 1], a2 = dx[k + 2], a3 = dx[k + 3]
+        var wr = w + k
+        for r in 0..<rows {
+            let d = dy[r]
+            a0 = a0.addingProduct(d, wr[0]); a1 = a1.addingProduct(d, wr[1])
+            a2 = a2.addingProduct(d, wr[2]); a3 = a3.addingProduct(d, wr[3])
+            wr += cols
+        }
+        dx[k] = a0; dx[k + 1] = a1; dx[k + 2] = a2; dx[k + 3] = a3
+        k += 4
+    }
+    while k < cols {
+        var a = dx[k]
+        for r in 0..<rows { a = a.addingProduct(dy[r], w[r * cols + k]) }
+        dx[k] = a
+        k += 1
+    }
+}
+
+/// gw[r, k] += sum_t sum_lanes dy_t[r] * x_t[k], for t in 0..<steps; dy_t = dy + t*dyStride.
+@inline(__always)
+func outerAccumulate<S: TrainScalar>(_ dy: CVPtr<S>, dyStride: Int, _ x: CVPtr<S>, xStride: Int, steps: Int,
+                                     rows: Int, cols: Int, _ gw: UnsafeMutablePointer<S>) {
+    var r = 0
+    while r < rows {
+        let nr = min(2, rows - r)
+        var k = 0
+        while k < cols {
+            let nk = min(4, cols - k)
+            if nr == 2 && nk == 4 {
+                var a00 = SIMD16<S>(), a01 = SIMD16<S>(), a02 = SIMD16<S>(), a03 = SIMD16<S>()
+                var a10 = SIMD16<S>(), a11 = SIMD16<S>(), a12 = SIMD16<S>(), a13 = SIMD16<S>()
+                for t in 0..<steps {
+                    let d = dy + t * dyStride + r, xv = x + t * xStride + k
+                    let d0 = d[0], d1 = d[1], x0 = xv[0], x1 = xv[1], x2 = xv[2], x3 = xv[3]
+                    a00 = a00.addingProduct(d0, x0); a01 = a01.addingProduct(d0, x1)
+                    a02 = a02.addingProduct(d0, x2); a03 = a03.addingProduct(d0, x3)
+                    a10 = a10.addingProduct(d1, x0); a11 = a11.addingProduct(d1, x1)
+                    a12 = a12.addingProduct(d1, x2); a13 = a13.addingProduct(d1, x3)
+                }
+                let g0 = gw + r * cols + k, g1 = g0 + cols
+                g0[0] += hsum(a00); g0[1] += hsum(a01); g0[2] += hsum(a02); g0[3] += hsum(a03)
+                g1[0] += hsum(a10); g1[1] += hsum(a11); g1[2] += hsum(a12); g1[3] += hsum(a13)
+            } else {
+                for rr in r..<(r + nr) {
+                    for kk in k..<(k + nk) {
+                        var a = SIMD16<S>()
+                        for t in 0..<steps { a = a.addingProduct(dy[t * dyStride + rr], x[t * xStride + kk]) }
+                        gw[rr * cols + kk] += hsum(a)
+                    }
+                }
+            }
+            k += nk
+        }
+        r += nr
+    }
+}
+
+/// Transposed convolution, stride 1, no padding: out[oc][oy][ox] = bias[oc] +
+/// sum over ic, ky, kx of in[ic][oy-ky][ox-kx] * w[ic][oc][ky][kx]. Gather form: each output
+/// vector is accumulated in a register over every tap that reaches it.
+func deconvForward<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, w: UnsafePointer<S>, b: UnsafePointer<S>,
+                                   outC: Int, k: Int, output: VPtr<S>) {
+    let os = side + k - 1
+    let kk = k * k
+    let inPlane = side * side, outPlane = os * os
+    var oc = 0
+    while oc < outC {
+        let n = min(4, outC - oc)
+        for oy in 0..<os {
+            let kyLo = max(0, oy - side + 1), kyHi = min(k - 1, oy)
+            for ox in 0..<os {
+                let kxLo = max(0, ox - side + 1), kxHi = min(k - 1, ox)
+                var a0 = SIMD16<S>(repeating: b[oc])
+                var a1 = n > 1 ? SIMD16<S>(repeating: b[oc + 1]) : SIMD16<S>()
+                var a2 = n > 2 ? SIMD16<S>(repeating: b[oc + 2]) : SIMD16<S>()
+                var a3 = n > 3 ? SIMD16<S>(repeating: b[oc + 3]) : SIMD16<S>()
+                for ic in 0..<inC {
+                    let wb = w + (ic * outC + oc) * kk
+                    let ib = input + ic * inPlane
+                    if kyLo > kyHi || kxLo > kxHi { continue }
+                    for ky in kyLo...kyHi {
+                        let irow = ib + (oy - ky) * side + ox
+                        let wr = wb + ky * k
+                        if n == 4 {
+                            for kx in kxLo...kxHi {
+                                let v = irow[-kx]
+                                a0 = a0.addingProduct(v, wr[kx]); a1 = a1.addingProduct(v, wr[kk + kx])
+                                a2 = a2.addingProduct(v, wr[2 * kk + kx]); a3 = a3.addingProduct(v, wr[3 * kk + kx])
+                            }
+                        } else {
+                            for kx in kxLo...kxHi {
+                                let v = irow[-kx]
+                                a0 = a0.addingProduct(v, wr[kx])
+                                if n > 1 { a1 = a1.addingProduct(v, wr[kk + kx]) }
+                                if n > 2 { a2 = a2.addingProduct(v, wr[2 * kk + kx]) }
+                            }
+                        }
+                    }
+                }
+                let o = output + oc * outPlane + oy * os + ox
+                o[0] = a0
+                if n > 1 { o[outPlane] = a1 }
+                if n > 2 { o[2 * outPlane] = a2 }
+                if n > 3 { o[3 * outPlane] = a3 }
+            }
+        }
+        oc += n
+    }
+}
+
+/// dIn[ic][iy][ix] = sum over oc, ky, kx of w[ic][oc][ky][kx] * dOut[oc][iy+ky][ix+kx]
+/// (every tap is inside the larger output, so there are no bounds to test).
+func deconvBackwardInput<S: TrainScalar>(dOut: CVPtr<S>, outC: Int, side: Int, w: UnsafePointer<S>, inC: Int, k: Int,
+                                         dIn: VPtr<S>) {
+    let os = side + k - 1
+    let kk = k * k
+    let inPlane = side * side, outPlane = os * os
+    let icStride = outC * kk
+    var ic = 0
+    while ic < inC {
+        let n = min(4, inC - ic)
+        for iy in 0..<side {
+            for ix in 0..<side {
+                var a0 = SIMD16<S>(), a1 = SIMD16<S>(), a2 = SIMD16<S>(), a3 = SIMD16<S>()
+                for oc in 0..<outC {
+                    let wb = w + (ic * outC + oc) * kk
+                    let db = dOut + oc * outPlane + iy * os + ix
+                    for ky in 0..<k {
+                        let drow = db + ky * os
+                        let wr = wb + ky * k
+                        if n == 4 {
+                            for kx in 0..<k {
+                                let d = drow[kx]
+                                a0 = a0.addingProduct(d, wr[kx]); a1 = a1.addingProduct(d, wr[icStride + kx])
+                                a2 = a2.addingProduct(d, wr[2 * icStride + kx]); a3 = a3.addingProduct(d, wr[3 * icStride + kx])
+                            }
+                        } else {
+                            for kx in 0..<k {
+                                let d = drow[kx]
+                                a0 = a0.addingProduct(d, wr[kx])
+                                if n > 1 { a1 = a1.addingProduct(d, wr[icStride + kx]) }
+                                if n > 2 { a2 = a2.addingProduct(d, wr[2 * icStride + kx]) }
+                            }
+                        }
+                    }
+                }
+                let o = dIn + ic * inPlane + iy * side + ix
+                o[0] = a0
+                if n > 1 { o[inPlane] = a1 }
+                if n > 2 { o[2 * inPlane] = a2 }
+                if n > 3 { o[3 * inPlane] = a3 }
+            }
+        }
+        ic += n
+    }
+}
+
+/// gw[ic][oc][ky][kx] += sum over iy, ix, lanes of in[ic][iy][ix] * dOut[oc][iy+ky][ix+kx];
+/// gb[oc] += sum of dOut[oc].
+func deconvBackwardWeights<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, dOut: CVPtr<S>, outC: Int, k: Int,
+                                           gw: UnsafeMutablePointer<S>, gb: UnsafeMutablePointer<S>) {
+    let os = side + k - 1
+    let kk = k * k
+    let inPlane = side * side, outPlane = os * os
+    for oc in 0..<outC {
+        var a = SIMD16<S>()
+        let db = dOut + oc * outPlane
+        for p in 0..<outPlane { a += db[p] }
+        gb[oc] += hsum(a)
+    }
+    for ic in 0..<inC {
+        let ib = input + ic * inPlane
+        for oc in 0..<outC {
+            let db = dOut + oc * outPlane
+            let g = gw + (ic * outC + oc) * kk
+            for ky in 0..<k {
+                var kx = 0
+                while kx < k {
+                    if kx + 4 <= k {
+                        var a0 = SIMD16<S>(), a1 = SIMD16<S>(), a2 = SIMD16<S>(), a3 = SIMD16<S>()
+                        for iy in 0..<side {
+                            let irow = ib + iy * side
+                            let drow = db + (iy + ky) * os + kx
+                            for ix in 0..<side {
+                                let v = irow[ix]
+                                a0 = a0.addingProduct(v, drow[ix]); a1 = a1.addingProduct(v, drow[ix + 1])
+                                a2 = a2.addingProduct(v, drow[ix + 2]); a3 = a3.addingProduct(v, drow[ix + 3])
+                            }
+                        }
+                        g[ky * k + kx] += hsum(a0); g[ky * k + kx + 1] += hsum(a1)
+                        g[ky * k + kx + 2] += hsum(a2); g[ky * k + kx + 3] += hsum(a3)
+                        kx += 4
+                    } else {
+                        var a0 = SIMD16<S>()
+                        for iy in 0..<side {
+                            let irow = ib + iy * side
+                            let drow = db + (iy + ky) * os + kx
+                            for ix in 0..<side { a0 = a0.addingProduct(irow[ix], drow[ix]) }
+                        }
+                        g[ky * k + kx] += hsum(a0)
+                        kx += 1
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import CZlib
+import Foundation
+
+/// A set of 28x28 8-bit images read from an IDX file (gzip-compressed or plain).
+public struct ImageSet: Sendable {
+    public let count: Int
+    public let rows: Int
+    public let cols: Int
+    public let pixels: [UInt8]   // count * rows * cols
+
+    public init(count: Int, rows: Int, cols: Int, pixels: [UInt8]) {
+        precondition(pixels.count == count * rows * cols)
+        self.count = count; self.rows = rows; self.cols = cols; self.pixels = pixels
+    }
+
+    /// The first n images.
+    public func prefix(_ n: Int) -> ImageSet {
+        let m = min(n, count)
+        return ImageSet(count: m, rows: rows, cols: cols, pixels: Array(pixels[0..<(m * rows * cols)]))
+    }
+}
+
+public struct DataError: Error, CustomStringConvertible {
+    public let path: String
+    public let problem: String
+    public var description: String { "\(path): \(problem)" }
+}
+
+public enum MNIST {
+    /// Largest file the reader will inflate (the real training set is 47 MB).
+    static let maxBytes = 512 << 20
+
+    /// Reads an IDX3 image file. Everything in the header is checked against the file's real
+    /// length before any buffer is sized from it.
+    public static func loadImages(_ path: String, expectSide: Int = 28) throws -> ImageSet {
+        let bytes = try readMaybeGzip(path)
+        func be32(_ o: Int) -> Int { Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]) }
+        guard bytes.count >= 4 else { throw DataError(path: path, problem: "too short to be an IDX file (\(bytes.count) bytes)") }
+        guard bytes[0] == 0, bytes[1] == 0 else {
+            throw DataError(path: path, problem: "not an IDX file (bad magic \(hex(bytes[0..<4])); expected 00 00 08 03)")
+        }
+        guard bytes[2] == 0x08 else { throw DataError(path: path, problem: "IDX element type 0x\(String(bytes[2], radix: 16)) is not unsigned bytes (0x08)") }
+        let dims = Int(bytes[3])
+        if dims == 1 { throw DataError(path: path, problem: "this is a labels file (1 dimension), not images; pass the *-images-idx3-ubyte file") }
+        guard dims == 3 else { throw DataError(path: path, problem: "has \(dims) dimensions; an image file has 3 (count, rows, columns)") }
+        guard bytes.count >= 16 else { throw DataError(path: path, problem: "truncated header (\(bytes.count) bytes)") }
+        let n = be32(4), r = be32(8), c = be32(12)
+        guard r == expectSide, c == expectSide else {
+            throw DataError(path: path, problem: "images are \(r)x\(c); this model needs \(expectSide)x\(expectSide)")
+        }
+        guard n > 0 else { throw DataError(path: path, problem: "holds no images") }
+        let need = 16 + n * r * c
+        guard bytes.count >= need else {
+            throw DataError(path: path, problem: "truncated: header says \(n) images (\(need) bytes) but the data is \(bytes.count) bytes")
+        }
+        guard bytes.count == need else {
+            throw DataError(path: path, problem: "\(bytes.count - need) bytes of trailing data after \(n) images")
+        }
+        return ImageSet(count: n, rows: r, cols: c, pixels: Array(bytes[16..<need]))
+    }
+
+    /// The training and test sets in a folder laid out like ../shared/data/mnist.
+    public static func loadFolder(_ dir: String) throws -> (train: ImageSet, test: ImageSet) {
+        func find(_ stem: String) throws -> String {
+            for name in [stem + ".gz", stem] {
+                let p = (dir as NSString).appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: p) { return p }
+            }
+            throw DataError(path: (dir as NSString).appendingPathComponent(stem + ".gz"),
+                            problem: "not found; --data must be a folder holding the MNIST IDX files (train-images-idx3-ubyte.gz, t10k-images-idx3-ubyte.gz)")
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw DataError(path: dir, problem: "no such folder (--data names the folder holding the MNIST IDX files)")
+        }
+        return (try loadImages(try find("train-images-idx3-ubyte")), try loadImages(try find("t10k-images-idx3-ubyte")))
+    }
+
+    static func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined(separator: " ") }
+
+    /// Whole file, inflated if it is gzip (zlib's gzread passes plain files through).
+    static func readMaybeGzip(_ path: String) throws -> [UInt8] {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw DataError(path: path, problem: FileManager.default.fileExists(atPath: path) ? "not readable" : "no such file")
+        }
+        guard let gz = gzopen(path, "rb") else { throw DataError(path: path, problem: "cannot open") }
+        defer { gzclose(gz) }
+        var out = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { gzread(gz, $0.baseAddress, UInt32($0.count)) }
+            if n < 0 {
+                var err: Int32 = 0
+                let msg = String(cString: gzerror(gz, &err))
+                throw DataError(path: path, problem: "corrupt or truncated gzip data (\(msg))")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<Int(n)])
+            if out.count > maxBytes { throw DataError(path: path, problem: "larger than \(maxBytes >> 20) MiB when inflated; not an MNIST file") }
+        }
+        // gzread stops silently at a truncated gzip member; zlib reports it through gzerror.
+        var err: Int32 = 0
+        let msg = gzerror(gz, &err)
+        if err != Z_OK && err != Z_STREAM_END {
+            throw DataError(path: path, problem: "corrupt or truncated gzip data (\(msg.map { String(cString: $0) } ?? "zlib error \(err)"))")
+        }
+        return out
+    }
+}

@@ -1,0 +1,249 @@
+import Checkpoint
+/// Sixteen images' worth of forward and backward state. Every buffer is allocated once, when the
+/// shard is made; a training step only writes into them.
+public final class Shard<S: TrainScalar> {
+    public let config: ModelConfig
+    let layout: ParamLayout
+    let T: Int, I: Int, H: Int, G: Int, L: Int
+
+    // Inputs for one step.
+    let x: VPtr<S>          // [T][I]: row t of 16 images
+    let eps: VPtr<S>        // [L]
+    public var mask = SIMD16<S>(repeating: 1)  // 0 for lanes that hold no image
+
+    // LSTM state kept for backpropagation through time.
+    let gates: VPtr<S>      // [T][4H] after their nonlinearities (i, f, g, o)
+    let c: VPtr<S>          // [T+1][H], c[0] = 0
+    let h: VPtr<S>          // [T+1][H], h[0] = 0
+    let tc: VPtr<S>         // [T][H] tanh(c_t)
+    let dA: VPtr<S>         // [T][4H] gradient w.r.t. the gates' pre-activations
+    let dh: VPtr<S>, dc: VPtr<S>
+
+    public let mu: VPtr<S>, logvar: VPtr<S>, z: VPtr<S>
+    let dmu: VPtr<S>, dlv: VPtr<S>
+
+    /// acts[0] is z viewed as C x h x w; acts[i + 1] is layer i's output after its activation.
+    let acts: [VPtr<S>]
+    /// dacts[i] is the gradient w.r.t. acts[i] (for i > 0: w.r.t. layer i-1's pre-activation).
+    let dacts: [VPtr<S>]
+    let actSizes: [Int]
+
+    /// Per-lane losses of the last forward pass.
+    public private(set) var recLanes = SIMD16<S>()
+    public private(set) var klLanes = SIMD16<S>()
+
+    /// This shard's gradient (same layout as the parameters); zeroed by `zeroGrad`.
+    public let grad: UnsafeMutablePointer<S>
+
+    public init(config: ModelConfig) {
+        self.config = config
+        layout = ParamLayout(config)
+        T = config.imageSize; I = config.imageSize; H = config.hidden; G = 4 * config.hidden; L = config.latent
+        func alloc(_ n: Int) -> VPtr<S> {
+            let p = VPtr<S>.allocate(capacity: max(n, 1)); p.initialize(repeating: SIMD16<S>(), count: max(n, 1)); return p
+        }
+        x = alloc(T * I); eps = alloc(L)
+        gates = alloc(T * G); c = alloc((T + 1) * H); h = alloc((T + 1) * H); tc = alloc(T * H)
+        dA = alloc(T * G); dh = alloc(H); dc = alloc(H)
+        mu = alloc(L); logvar = alloc(L); z = alloc(L); dmu = alloc(L); dlv = alloc(L)
+        var sizes = [config.view.c * config.view.h * config.view.w]
+        for (i, l) in config.layers.enumerated() {
+            let s = config.side(atLayer: i + 1)
+            sizes.append(l.outChannels * s * s)
+        }
+        actSizes = sizes
+        acts = sizes.map { alloc($0) }
+        dacts = sizes.map { alloc($0) }
+        grad = UnsafeMutablePointer<S>.allocate(capacity: layout.total)
+        grad.initialize(repeating: 0, count: layout.total)
+    }
+
+    deinit {
+        for p in [x, eps, gates, c, h, tc, dA, dh, dc, mu, logvar, z, dmu, dlv] { p.deallocate() }
+        for p in acts { p.deallocate() }
+        for p in dacts { p.deallocate() }
+        grad.deallocate()
+    }
+
+    public func zeroGrad() { grad.update(repeating: 0, count: layout.total) }
+
+    /// Loads images (pixel values in [0, 1], row-major 28x28) into lanes; lanes past
+    /// `images.count` are zero and masked out of the loss and the gradient.
+    public func setImages(_ pixels: (_ lane: Int, _ pixel: Int) -> S, count: Int) {
+        let P = T * I
+        for p in 0..<P {
+            var v = SIMD16<S>()
+            for lane in 0..<count { v[lane] = pixels(lane, p) }
+            x[p] = v
+        }
+        var m = SIMD16<S>()
+        for lane in 0..<count { m[lane] = 1 }
+        mask = m
+    }
+
+    public func setNoise(_ noise: (_ lane: Int, _ j: Int) -> S) {
+        for j in 0..<L {
+            var v = SIMD16<S>()
+            for lane in 0..<laneCount { v[lane] = noise(lane, j) }
+            eps[j] = v
+        }
+    }
+
+    // MARK: forward
+
+    /// Encoder, sampling, decoder and the loss of every lane.
+    public func forward(_ params: UnsafePointer<S>) {
+        let lay = layout
+        c.update(repeating: SIMD16<S>(), count: H)
+        h.update(repeating: SIMD16<S>(), count: H)
+        let bih = params + lay.bih, bhh = params + lay.bhh
+        for t in 0..<T {
+            let g = gates + t * G
+            for r in 0..<G { g[r] = SIMD16<S>(repeating: bih[r] + bhh[r]) }
+            gemvLanes(params + lay.wih, rows: G, cols: I, x + t * I, g)
+            gemvLanes(params + lay.whh, rows: G, cols: H, h + t * H, g)
+            let cp = c + t * H, cn = c + (t + 1) * H, hn = h + (t + 1) * H, tct = tc + t * H
+            for j in 0..<H {
+                let ig = vsigmoid(g[j]), fg = vsigmoid(g[H + j]), gg = vtanh(g[2 * H + j]), og = vsigmoid(g[3 * H + j])
+                g[j] = ig; g[H + j] = fg; g[2 * H + j] = gg; g[3 * H + j] = og
+                let cv = fg * cp[j] + ig * gg
+                cn[j] = cv
+                let tcv = vtanh(cv)
+                tct[j] = tcv
+                hn[j] = og * tcv
+            }
+        }
+        let hT = h + T * H
+        for l in 0..<L { mu[l] = SIMD16<S>(repeating: params[lay.muB + l]); logvar[l] = SIMD16<S>(repeating: params[lay.lvB + l]) }
+        gemvLanes(params + lay.muW, rows: L, cols: H, hT, mu)
+        gemvLanes(params + lay.lvW, rows: L, cols: H, hT, logvar)
+        var kl = SIMD16<S>()
+        for l in 0..<L {
+            let e = S.vexp(logvar[l])
+            let sd = S.vexp(logvar[l] * 0.5)
+            z[l] = mu[l] + eps[l] * sd
+            kl += 1 + logvar[l] - mu[l] * mu[l] - e
+        }
+        klLanes = kl * -0.5 * mask
+        acts[0].update(from: z, count: L)
+        decode(params)
+        // BCE summed over pixels, each log clamped at -100 as PyTorch does.
+        let out = acts[config.layers.count]
+        var rec = SIMD16<S>()
+        let floor = SIMD16<S>(repeating: -100)
+        for p in 0..<(T * I) {
+            let pr = out[p], tg = x[p]
+            let lpr = S.vlog(pr), l1pr = S.vlog(1 - pr)
+            let lp = lpr.replacing(with: floor, where: lpr .< floor)
+            let l1p = l1pr.replacing(with: floor, where: l1pr .< floor)
+            rec -= tg * lp + (1 - tg) * l1p
+        }
+        recLanes = rec * mask
+    }
+
+    /// The decoder alone: acts[0] (the latent) in, acts[last] (the pixels) out.
+    func decode(_ params: UnsafePointer<S>) {
+        for (i, l) in config.layers.enumerated() {
+            let side = config.side(atLayer: i)
+            deconvForward(input: acts[i], inC: l.inChannels, side: side, w: params + layout.convW[i],
+                          b: params + layout.convB[i], outC: l.outChannels, k: l.kernel, output: acts[i + 1])
+            let o = acts[i + 1], n = actSizes[i + 1]
+            switch l.activation {
+            case .none: break
+            case .relu: for p in 0..<n { o[p] = o[p].replacing(with: 0, where: o[p] .< 0) }
+            case .leakyReLU:
+                let s = S(l.slope)
+                for p in 0..<n { o[p] = o[p].replacing(with: o[p] * s, where: o[p] .< 0) }
+            case .sigmoid: for p in 0..<n { o[p] = vsigmoid(o[p]) }
+            }
+        }
+    }
+
+    /// Decodes the latents already in `z` (used by generation and the golden images).
+    public func decodeLatents(_ params: UnsafePointer<S>) -> UnsafePointer<SIMD16<S>> {
+        acts[0].update(from: z, count: L)
+        decode(params)
+        return UnsafePointer(acts[config.layers.count])
+    }
+
+    // MARK: backward
+
+    /// Adds d(sum of this shard's losses)/d(params) into `grad`. Call after `forward`.
+    public func backward(_ params: UnsafePointer<S>) {
+        let lay = layout
+        let nl = config.layers.count
+        // Sigmoid + BCE, as PyTorch chains them: dL/dp = (p - x) / max(p(1-p), 1e-12), times p(1-p).
+        do {
+            let out = acts[nl], d = dacts[nl]
+            let tiny = SIMD16<S>(repeating: S(1e-12))
+            for p in 0..<(T * I) {
+                let pr = out[p]
+                let s = pr * (1 - pr)
+                d[p] = (pr - x[p]) / s.replacing(with: tiny, where: s .< tiny) * s * mask
+            }
+        }
+        for i in stride(from: nl - 1, through: 0, by: -1) {
+            let l = config.layers[i]
+            let side = config.side(atLayer: i)
+            deconvBackwardWeights(input: acts[i], inC: l.inChannels, side: side, dOut: dacts[i + 1], outC: l.outChannels,
+                                  k: l.kernel, gw: grad + lay.convW[i], gb: grad + lay.convB[i])
+            deconvBackwardInput(dOut: dacts[i + 1], outC: l.outChannels, side: side, w: params + lay.convW[i],
+                                inC: l.inChannels, k: l.kernel, dIn: dacts[i])
+            if i > 0 {
+                // Through the previous layer's activation, using its output's sign.
+                let p = config.layers[i - 1]
+                let a = acts[i], d = dacts[i], n = actSizes[i]
+                switch p.activation {
+                case .none: break
+                case .relu: for q in 0..<n { d[q] = d[q].replacing(with: 0, where: a[q] .<= 0) }
+                case .leakyReLU:
+                    let s = S(p.slope)
+                    for q in 0..<n { d[q] = d[q].replacing(with: d[q] * s, where: a[q] .<= 0) }
+                case .sigmoid: for q in 0..<n { d[q] = d[q] * a[q] * (1 - a[q]) }
+                }
+            }
+        }
+        // Sampling and KL: z = mu + eps * exp(lv / 2); KL = -1/2 sum(1 + lv - mu^2 - exp(lv)).
+        let dz = dacts[0]
+        for l in 0..<L {
+            let sd = S.vexp(logvar[l] * 0.5)
+            dmu[l] = (dz[l] + mu[l] * mask)
+            dlv[l] = dz[l] * eps[l] * sd * 0.5 + (S.vexp(logvar[l]) - 1) * 0.5 * mask
+        }
+        let hT = UnsafePointer(h + T * H)
+        outerAccumulate(dmu, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.muW)
+        outerAccumulate(dlv, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.lvW)
+        for l in 0..<L { grad[lay.muB + l] += hsum(dmu[l]); grad[lay.lvB + l] += hsum(dlv[l]) }
+        dh.update(repeating: SIMD16<S>(), count: H)
+        gemvTLanes(params + lay.muW, rows: L, cols: H, dmu, dh)
+        gemvTLanes(params + lay.lvW, rows: L, cols: H, dlv, dh)
+        // Backpropagation through time.
+        dc.update(repeating: SIMD16<S>(), count: H)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let g = gates + t * G, d = dA + t * G
+            let cp = c + t * H, tct = tc + t * H
+            for j in 0..<H {
+                let ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j]
+                let tcv = tct[j]
+                let dhj = dh[j]
+                let dcj = dc[j] + dhj * og * (1 - tcv * tcv)
+                d[j] = dcj * gg * ig * (1 - ig)
+                d[H + j] = dcj * cp[j] * fg * (1 - fg)
+                d[2 * H + j] = dcj * ig * (1 - gg * gg)
+                d[3 * H + j] = dhj * tcv * og * (1 - og)
+                dc[j] = dcj * fg
+            }
+            dh.update(repeating: SIMD16<S>(), count: H)
+            if t > 0 { gemvTLanes(params + lay.whh, rows: G, cols: H, d, dh) }
+        }
+        outerAccumulate(dA, dyStride: G, x, xStride: I, steps: T, rows: G, cols: I, grad + lay.wih)
+        outerAccumulate(dA, dyStride: G, h, xStride: H, steps: T, rows: G, cols: H, grad + lay.whh)
+        for r in 0..<G {
+            var a = SIMD16<S>()
+            for t in 0..<T { a += dA[t * G + r] }
+            let s = hsum(a)
+            grad[lay.bih + r] += s
+            grad[lay.bhh + r] += s
+        }
+    }
+}

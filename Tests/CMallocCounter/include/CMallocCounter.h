@@ -1,0 +1,1 @@
+int vae_malloc_count_placeholder(void);
