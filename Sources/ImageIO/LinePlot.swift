@@ -99,15 +99,18 @@ public enum LinePlot {
     // MARK: - Ranges and ticks
 
     /// The data range widened by 5% of its span on both sides; a zero (or
-    /// negligible) span is widened around the value instead, no data gives 0...1.
+    /// negligible) span is widened around the value instead; no data gives 0...1.
     static func paddedRange(_ values: [Double]) -> (lo: Double, hi: Double) {
         guard var lo = values.first, var hi = values.first else { return (0, 1) }
         for v in values { lo = min(lo, v); hi = max(hi, v) }
         let magnitude = max(abs(lo), abs(hi))
         if hi - lo <= magnitude * 1e-9 {
+            // Half a unit of the value's leading digit either side: 7 -> 6.5...7.5,
+            // 250 -> 200...300, 0 -> -1...1. Always gives 4-6 nice ticks.
             let mid = lo / 2 + hi / 2
-            let d = mid == 0 ? 1 : abs(mid) * 0.1
-            return (mid - d, mid + d)
+            let d = mid == 0 ? 1 : 0.5 * pow(10, log10(abs(mid)).rounded(.down))
+            let dlo = mid - d, dhi = mid + d
+            return (dlo.isFinite ? dlo : mid, dhi.isFinite ? dhi : mid)
         }
         let pad = hi * 0.05 - lo * 0.05          // no overflow even for huge spans
         let plo = lo - pad, phi = hi + pad
@@ -125,7 +128,7 @@ public enum LinePlot {
     /// Tick values in [lo, hi] spaced 1, 2, 2.5 or 5 x 10^k apart, and their labels.
     ///
     /// A step giving 4-6 ticks inside the range is taken if there is one
-    /// (5 ticks best, 2.5-steps only when nothing else is as good). Otherwise
+    /// (5 ticks best; a 2.5-step only when no 1-, 2- or 5-step fits). Otherwise
     /// the range may be widened by up to 6% of its span at either end so that it
     /// starts or ends on a tick, if that gives 4-6 ticks; failing that, the step
     /// with the tick count closest to 5 is used. The returned `lo`/`hi` is the
@@ -144,10 +147,11 @@ public enum LinePlot {
                 let step = mantissa * pow(10, exponent)
                 guard step > 0, step.isFinite else { continue }
                 // Strict: ticks inside [lo, hi].
-                let first = (lo / step).rounded(.up), last = (hi / step).rounded(.down)
+                // (1e-9 tolerance: a range end that is a tick up to rounding counts as one)
+                let first = (lo / step - 1e-9).rounded(.up), last = (hi / step + 1e-9).rounded(.down)
                 guard first.isFinite, last.isFinite, last - first < 1000 else { continue }
                 let count = Int(last - first) + 1
-                let preference = abs(count - 5) * 10 + (mantissa == 2.5 ? 5 : 0)
+                let preference = abs(count - 5) * 10 + (mantissa == 2.5 ? 15 : 0)
                 if (4...6).contains(count) {
                     consider(Candidate(step: step, mantissa: mantissa, exponent: exponent, lo: lo, hi: hi,
                                        first: first, count: count, score: preference))
@@ -158,12 +162,12 @@ public enum LinePlot {
                 let looseLo = (lo / step).rounded(.down) * step, looseHi = (hi / step).rounded(.up) * step
                 let newLo = lo - looseLo <= slack ? looseLo : lo
                 let newHi = looseHi - hi <= slack ? looseHi : hi
-                let looseFirst = (newLo / step).rounded(.up), looseLast = (newHi / step).rounded(.down)
+                let looseFirst = (newLo / step - 1e-9).rounded(.up), looseLast = (newHi / step + 1e-9).rounded(.down)
                 let looseCount = Int(looseLast - looseFirst) + 1
                 if (4...6).contains(looseCount) {
                     consider(Candidate(step: step, mantissa: mantissa, exponent: exponent, lo: newLo, hi: newHi,
                                        first: looseFirst, count: looseCount,
-                                       score: 100 + abs(looseCount - 5) * 10 + (mantissa == 2.5 ? 5 : 0)))
+                                       score: 100 + abs(looseCount - 5) * 10 + (mantissa == 2.5 ? 15 : 0)))
                 } else if count > 0 {
                     // Last resort: closest to 5, more ticks preferred over fewer.
                     consider(Candidate(step: step, mantissa: mantissa, exponent: exponent, lo: lo, hi: hi,

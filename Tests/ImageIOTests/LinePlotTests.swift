@@ -94,14 +94,30 @@ final class LinePlotTests: XCTestCase {
 
     func testNiceTicks() {
         var rng = TestRNG(state: 3)
-        for _ in 0..<2000 {
-            let a = Double(rng.next() % 2_000_000) / 1000 - 1000
-            let span = pow(10, Double(rng.next() % 12) - 6) * (1 + Double(rng.next() % 1000) / 100)
-            let ticks = LinePlot.niceTicks(lo: a, hi: a + span)
-            XCTAssertTrue((4...6).contains(ticks.values.count), "\(ticks.values.count) ticks for \(a)...\(a + span)")
+        var outside4to6 = 0
+        let trials = 3000
+        for trial in 0..<trials {
+            // Offsets from -1000 to 1000 (or tiny ones), spans from 1e-6 to 1e7.
+            let a = trial % 3 == 0 ? Double(rng.next() % 2000) * 1e-9 : Double(rng.next() % 2_000_000) / 1000 - 1000
+            let span = pow(10, Double(rng.next() % 14) - 6) * (1 + Double(rng.next() % 1000) / 100)
+            let b = a + span
+            let ticks = LinePlot.niceTicks(lo: a, hi: b)
+            if !(4...6).contains(ticks.values.count) { outside4to6 += 1 }
+            XCTAssertTrue((3...8).contains(ticks.values.count), "\(ticks.values.count) ticks for \(a)...\(b)")
             XCTAssertEqual(ticks.labels.count, ticks.values.count)
-            XCTAssertEqual(Set(ticks.labels).count, ticks.labels.count, "duplicate labels \(ticks.labels)")
-            for v in ticks.values { XCTAssertTrue(v >= a - span * 1e-9 && v <= a + span * (1 + 1e-9)) }
+            XCTAssertEqual(Set(ticks.labels).count, ticks.labels.count, "duplicate labels \(ticks.labels) for \(a)...\(b)")
+            // The range only ever grows, by at most 6% of the span per end, and holds every tick.
+            XCTAssertTrue(ticks.lo <= a && ticks.lo >= a - 0.06 * span * (1 + 1e-9), "lo \(ticks.lo) for \(a)...\(b)")
+            XCTAssertTrue(ticks.hi >= b && ticks.hi <= b + 0.06 * span * (1 + 1e-9), "hi \(ticks.hi) for \(a)...\(b)")
+            let tolerance = span * 1e-6 + max(abs(a), abs(b)) * 1e-12   // rounding at the ends
+            for v in ticks.values {
+                XCTAssertTrue(v >= ticks.lo - tolerance && v <= ticks.hi + tolerance, "tick \(v) outside \(ticks.lo)...\(ticks.hi)")
+            }
+            // Labels parse back to the tick values (to the label's precision).
+            for (v, label) in zip(ticks.values, ticks.labels) {
+                guard let parsed = Double(label) else { XCTFail("unparsable label \(label)"); continue }
+                XCTAssertEqual(parsed, v, accuracy: span * 1e-3 + abs(v) * 1e-12, "label \(label) for \(v)")
+            }
             // Step is 1, 2, 2.5 or 5 times a power of ten.
             if ticks.values.count >= 2 {
                 let step = ticks.values[1] - ticks.values[0]
@@ -110,11 +126,22 @@ final class LinePlotTests: XCTestCase {
                 XCTAssertTrue([1, 2, 2.5, 5, 10].contains { abs($0 - m) < 1e-6 }, "step \(step)")
             }
         }
+        XCTAssertLessThan(outside4to6, trials / 50, "too many ranges without 4-6 ticks")
         let t = LinePlot.niceTicks(lo: 91.75, hi: 163.25)
         XCTAssertEqual(t.values, [100, 120, 140, 160])
         XCTAssertEqual(t.labels, ["100", "120", "140", "160"])
         XCTAssertEqual(LinePlot.niceTicks(lo: -0.1, hi: 1.1).labels, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"])
-        XCTAssertEqual(LinePlot.niceTicks(lo: 0, hi: 1).labels, ["0.00", "0.25", "0.50", "0.75", "1.00"])
+        XCTAssertEqual(LinePlot.niceTicks(lo: 0, hi: 1).labels, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"])
+        XCTAssertEqual(LinePlot.niceTicks(lo: -0.1, hi: 1.1).labels, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"])
+        XCTAssertEqual(LinePlot.niceTicks(lo: 0.9, hi: 11.1).labels, ["2", "4", "6", "8", "10"])
+        XCTAssertEqual(LinePlot.niceTicks(lo: -2.2, hi: 2.2).labels, ["-2", "-1", "0", "1", "2"])   // no "-0"
+        // No step gives 4-6 ticks, even widened by 6%: 7 ticks of 1 beat 3 ticks of 2.
+        XCTAssertEqual(LinePlot.niceTicks(lo: 0.5, hi: 7.4).labels, ["1", "2", "3", "4", "5", "6", "7"])
+        // Widening: 3 ticks of 10 inside 91..129, but 90..130 (ends moved by 1 = 2.6%) gives 5.
+        let widened = LinePlot.niceTicks(lo: 91, hi: 129)
+        XCTAssertEqual(widened.labels, ["90", "100", "110", "120", "130"])
+        XCTAssertEqual(widened.lo, 90)
+        XCTAssertEqual(widened.hi, 130)
         XCTAssertEqual(LinePlot.niceTicks(lo: 1e-5, hi: 3e-5).labels.first, "1.0e-5")
         XCTAssertEqual(LinePlot.niceTicks(lo: 1, hi: 1).values, [])
         XCTAssertEqual(LinePlot.niceTicks(lo: .nan, hi: 1).values, [])
@@ -125,12 +152,18 @@ final class LinePlotTests: XCTestCase {
         XCTAssertEqual(r.lo, 9.5, accuracy: 1e-12)
         XCTAssertEqual(r.hi, 20.5, accuracy: 1e-12)
         XCTAssertTrue(LinePlot.paddedRange([]) == (0, 1))
-        let flat = LinePlot.paddedRange([5, 5])
-        XCTAssertLessThan(flat.lo, 5)
-        XCTAssertGreaterThan(flat.hi, 5)
-        let zero = LinePlot.paddedRange([0])
-        XCTAssertLessThan(zero.lo, 0)
-        XCTAssertGreaterThan(zero.hi, 0)
+        XCTAssertTrue(LinePlot.paddedRange([5, 5]) == (4.5, 5.5))
+        XCTAssertTrue(LinePlot.paddedRange([-250]) == (-300, -200))
+        XCTAssertTrue(LinePlot.paddedRange([0, 0]) == (-1, 1))
+        let nearlyFlat = LinePlot.paddedRange([1, 1 + 1e-15])
+        XCTAssertLessThan(nearlyFlat.lo, 0.9)
+        XCTAssertGreaterThan(nearlyFlat.hi, 1.1)
+        // A single value always gets 4-6 ticks.
+        for v in [0.0, 3, 7, -0.02, 123.4, 5e-7, 9.99e8] {
+            let r = LinePlot.paddedRange([v])
+            XCTAssertTrue(r.lo < v && v < r.hi, "\(v)")
+            XCTAssertTrue((4...6).contains(LinePlot.niceTicks(lo: r.lo, hi: r.hi).values.count), "ticks around \(v)")
+        }
         let huge = LinePlot.paddedRange([-1e308, 1e308])
         XCTAssertTrue(huge.lo.isFinite && huge.hi.isFinite)
     }
