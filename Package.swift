@@ -35,7 +35,7 @@ let package = Package(
                 path: "Sources/VAETrainer", swiftSettings: hostSIMD),
 
         .executableTarget(name: "vae-train",
-                          dependencies: ["VAETrainer", "Checkpoint", "ImageIO",
+                          dependencies: ["VAETrainer", "Checkpoint", "ImageIO", "VAEDecoder",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/vae-train"),
         .executableTarget(name: "vae-gen",
@@ -51,7 +51,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "DecoderTests", dependencies: ["VAEDecoder", "Checkpoint", "VAETrainer", "CMallocCounter"],
-                    path: "Tests/DecoderTests", resources: [.copy("Goldens")]),
+                    path: "Tests/DecoderTests", exclude: ["Goldens"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -74,7 +74,20 @@ def main():
         rec_each = torch.nn.functional.binary_cross_entropy(out, x, reduction='none').sum(1)
         kl_each = -0.5 * torch.sum(1 + lv - mu ** 2 - lv.exp(), 1)
         rec, kld = losses(out, x, mu, lv)
+    # Gradient of the summed loss w.r.t. every parameter, as training would take it.
+    m.zero_grad()
+    mu2, lv2 = m.encode(x)
+    out2 = m.decode(mu2 + eps * torch.exp(0.5 * lv2))
+    r2, k2 = losses(out2, x, mu2, lv2)
+    (r2 + k2).backward()
+    # A spread of up to 200 entries per tensor (the whole gradient would make a 3 MB fixture).
+    grads = {}
+    for k, v in m.named_parameters():
+        g = v.grad.reshape(-1)
+        idx = sorted(set(np.linspace(0, g.numel() - 1, min(200, g.numel())).astype(int).tolist()))
+        grads[k] = {'index': idx, 'value': g[idx].tolist(), 'norm': g.norm().item()}
     json.dump({
+        'grad': grads,
         'checkpoint': os.path.basename(a.checkpoint), 'images': a.n, 'torch': torch.__version__,
         'noise': eps.tolist(), 'mu': mu.tolist(), 'logvar': lv.tolist(), 'z': z.tolist(),
         'reconstruction': out.tolist(), 'rec_per_image': rec_each.tolist(), 'kl_per_image': kl_each.tolist(),

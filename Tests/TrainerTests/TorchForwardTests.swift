@@ -40,3 +40,31 @@ final class TorchForwardTests: XCTestCase {
         XCTAssertEqual(o.rec[n...].reduce(0, +), 0)
     }
 }
+
+/// The Swift gradient of the same batch's summed loss against PyTorch's autograd.
+final class TorchGradientTests: XCTestCase {
+    struct Grad: Decodable { var index: [Int]; var value: [Double]; var norm: Double }
+    struct Fixture: Decodable { var noise: [[Double]]; var grad: [String: Grad] }
+
+    func testGradientMatchesPyTorch() throws {
+        let fx = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch-forward.json"))))
+        let ck = try CheckpointReader.read(Fixtures.path("forward.vaeckpt"))
+        let images = try MNIST.loadImages(Fixtures.path("train-images-idx3-ubyte.gz"))
+        let n = fx.noise.count
+        let imgs = (0..<n).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
+        // Double here, so that the comparison measures PyTorch's float32 rounding, not ours.
+        let probe = DoubleProbe(config: ck.config, images: imgs, noise: fx.noise)
+        let g = probe.gradient(ck.params.map(Double.init))
+        let layout = ParamLayout(ck.config)
+        XCTAssertEqual(Set(fx.grad.keys), Set(layout.entries.map(\.name)))
+        for e in layout.entries {
+            let t = try XCTUnwrap(fx.grad[e.name])
+            let norm = (e.offset..<(e.offset + e.count)).map { g[$0] * g[$0] }.reduce(0, +).squareRoot()
+            XCTAssertEqual(norm, t.norm, accuracy: 1e-3 * t.norm + 1e-6, "\(e.name) gradient norm")
+            for (i, v) in zip(t.index, t.value) {
+                XCTAssertEqual(g[e.offset + i], v, accuracy: 2e-3 * t.norm / Double(e.count).squareRoot() + 1e-4 * abs(v) + 1e-6,
+                               "\(e.name)[\(i)]")
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Checkpoint
+import Foundation
+import VAEDecoder
+import VAETrainer
+import XCTest
+
+/// The runtime held against the trainer's own float decoder and against the committed goldens
+/// (made by `vae-train make-goldens`; never by a test).
+final class GoldenImageTests: XCTestCase {
+    static let seeds: [UInt64] = [0, 42, 2026]
+
+    func testGoldensWereMadeFromTheShippedCheckpoint() throws {
+        let digests = try String(contentsOfFile: Repo.golden("digests.txt"), encoding: .utf8)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Repo.checkpoint)))
+        XCTAssertTrue(digests.contains("checkpoint sha256 \(sha256Hex(bytes))"),
+                      "the goldens are stale: regenerate them with `vae-train make-goldens` after changing checkpoints/")
+    }
+
+    func testRuntimeFloatMatchesTrainerDecoderOn1000Latents() throws {
+        let h = try Harness()
+        let ck = try CheckpointReader.read(Repo.checkpoint)
+        let trainer = TrainerDecoder(config: ck.config, params: ck.params)
+        let latents = TrainerDecoder.seededLatents(seed: 12345, count: 1000, latent: ck.config.latent)
+        let expected = trainer.decode(latents)
+        var worst: Float = 0
+        for (l, e) in zip(latents, expected) {
+            let got = h.decodeFloat(l)
+            for (a, b) in zip(got, e) { worst = max(worst, abs(a - b)) }
+        }
+        print("runtime vs trainer decoder, 1000 latents: max |difference| \(worst)")
+        XCTAssertLessThanOrEqual(worst, 1e-4)
+    }
+
+    func testRuntimeFloatMatchesCommittedTrainerGoldens() throws {
+        let h = try Harness()
+        for seed in Self.seeds {
+            let golden = try readFloats(Repo.golden("trainer-f32-seed\(seed).bin"))
+            XCTAssertEqual(golden.count, 16 * 784)
+            var worst: Float = 0
+            for i in 0..<16 {
+                var lat = [Float](repeating: 0, count: h.model.latent)
+                lat.withUnsafeMutableBufferPointer { LatentGenerator.fill(seed: seed, image: UInt64(i), latent: h.model.latent, into: $0.baseAddress!) }
+                let got = h.decodeFloat(lat)
+                for p in 0..<784 { worst = max(worst, abs(got[p] - golden[i * 784 + p])) }
+            }
+            XCTAssertLessThanOrEqual(worst, 1e-4, "seed \(seed)")
+        }
+    }
+
+    func testRuntimeBytesEqualCommittedGoldens() throws {
+        let h = try Harness()
+        let digests = try String(contentsOfFile: Repo.golden("digests.txt"), encoding: .utf8)
+        for seed in Self.seeds {
+            let golden = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Repo.golden("runtime-u8-seed\(seed).bin"))))
+            let got = h.generate(seed: seed, count: 16)
+            XCTAssertEqual(got, golden, "seed \(seed): the 8-bit images changed")
+            XCTAssertTrue(digests.contains("seed \(seed) all16 sha256 \(sha256Hex(golden))"))
+            for i in 0..<16 {
+                XCTAssertTrue(digests.contains("seed \(seed) image \(i) sha256 \(sha256Hex(Array(golden[(i * 784)..<((i + 1) * 784)])))"))
+            }
+        }
+    }
+
+    func testVectorKernelEqualsReferenceKernelBitForBit() throws {
+        let h = try Harness()
+        var differing = 0
+        for i in 0..<1000 {
+            var lat = [Float](repeating: 0, count: h.model.latent)
+            lat.withUnsafeMutableBufferPointer { LatentGenerator.fill(seed: 99, image: UInt64(i), latent: h.model.latent, into: $0.baseAddress!) }
+            let a = h.decodeFloat(lat), b = h.decodeReference(lat)
+            differing += zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+        }
+        XCTAssertEqual(differing, 0, "pixels whose float bits differ between the two kernels")
+    }
+}
