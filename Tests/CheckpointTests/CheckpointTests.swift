@@ -176,7 +176,7 @@ final class CheckpointTests: XCTestCase {
         // Change the LSTM hidden size in the architecture block: every LSTM tensor now disagrees.
         b[16 + 4 * 5] = 64
         resign(&b)
-        expectError(b, contains: "tensor lstm.weight_hh_l0 is")
+        expectError(b, contains: "tensor lstm.weight_ih_l0 is f32 [512, 28] in \"ENC \"; the architecture needs f32 [256, 28]")
     }
 
     func testMissingFileAndDirectory() {
