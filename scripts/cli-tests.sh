@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The command-line tools as a user meets them: good runs, and bad input that must give one clear
+# line and a non-zero exit without touching anything. Needs release builds of vae-train, vae-gen.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.build/release
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+FIX=Tests/TrainerTests/Fixtures
+pass=0; fail=0
+ok()   { pass=$((pass+1)); }
+bad()  { fail=$((fail+1)); echo "FAIL: $*"; }
+
+# expect_error "description" "text the error must contain" command...
+expect_error() {
+  local what="$1" text="$2"; shift 2
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc -eq 0 ]; then bad "$what: exit 0"; return; fi
+  if ! grep -qF -- "$text" <<<"$out"; then bad "$what: missing '$text' in: $out"; return; fi
+  if grep -q "Fatal error\|Stack dump\|Illegal instruction" <<<"$out"; then bad "$what: crashed: $out"; return; fi
+  ok
+}
+
+# A small real data folder (fixture digits) and a short training run.
+mkdir -p "$T/data"; cp $FIX/train-images-idx3-ubyte.gz $FIX/t10k-images-idx3-ubyte.gz "$T/data/"
+if $BIN/vae-train --data "$T/data" --epochs 2 --out "$T/run" --quiet > "$T/train.log" 2>&1 \
+   && [ -s "$T/run/latest.vaeckpt" ] && [ -s "$T/run/best.vaeckpt" ] && [ -s "$T/run/loss.png" ] && [ -s "$T/run/samples.png" ] \
+   && [ "$(wc -l < "$T/run/history.csv")" = 3 ]; then ok; else bad "vae-train short run: $(cat "$T/train.log")"; fi
+if $BIN/vae-train --data "$T/data" --epochs 3 --out "$T/run" --resume "$T/run/latest.vaeckpt" --quiet > "$T/resume.log" 2>&1 \
+   && [ "$(wc -l < "$T/run/history.csv")" = 4 ]; then ok; else bad "vae-train resume: $(cat "$T/resume.log")"; fi
+
+cp "$T/run/latest.vaeckpt" "$T/keep.vaeckpt"
+expect_error "re-run into a used --out" "already holds a run" $BIN/vae-train --data "$T/data" --epochs 1 --out "$T/run"
+cmp -s "$T/run/latest.vaeckpt" "$T/keep.vaeckpt" && ok || bad "used --out was modified"
+expect_error "missing data folder" "no such folder" $BIN/vae-train --data "$T/nope" --epochs 1 --out "$T/o1"
+mkdir -p "$T/labels"; cp $FIX/train-labels-idx1-ubyte.gz "$T/labels/train-images-idx3-ubyte.gz"; cp $FIX/t10k-images-idx3-ubyte.gz "$T/labels/"
+expect_error "labels instead of images" "labels file" $BIN/vae-train --data "$T/labels" --epochs 1 --out "$T/o2"
+mkdir -p "$T/trunc"; head -c 30000 $FIX/train-images-idx3-ubyte.gz > "$T/trunc/train-images-idx3-ubyte.gz"; cp $FIX/t10k-images-idx3-ubyte.gz "$T/trunc/"
+expect_error "truncated data" "truncated" $BIN/vae-train --data "$T/trunc" --epochs 1 --out "$T/o3"
+expect_error "unwritable --out" "--out" $BIN/vae-train --data "$T/data" --epochs 1 --out /proc/vae-out
+expect_error "nonsense epochs" "--epochs must be" $BIN/vae-train --data "$T/data" --epochs 0 --out "$T/o4"
+expect_error "non-numeric lr" "lr" $BIN/vae-train --data "$T/data" --lr fast --out "$T/o5"
+expect_error "resume from garbage" "bad magic" $BIN/vae-train --data "$T/data" --epochs 5 --out "$T/o6" --resume "$FIX/train-labels-idx1-ubyte.gz"
+expect_error "unknown flag" "Unknown option" $BIN/vae-train --data "$T/data" --epoch 3 --out "$T/o7"
+
+# vae-gen
+out=$($BIN/vae-gen --seed 42 -n 100 --out "$T/gen" --checkpoint checkpoints/vae-mnist.vaeckpt 2>&1)
+if [ $? -eq 0 ] && grep -q '^sha256 [0-9a-f]\{64\}$' <<<"$out" && [ -s "$T/gen/grid.png" ]; then ok; else bad "vae-gen: $out"; fi
+out2=$($BIN/vae-gen --seed 42 -n 100 --out "$T/gen2" --each pgm 2>&1)
+[ "$(grep ^sha256 <<<"$out")" = "$(grep ^sha256 <<<"$out2")" ] && [ "$(ls "$T/gen2" | grep -c pgm)" = 100 ] && ok || bad "vae-gen repeat/each: $out2"
+$BIN/vae-gen export-decoder --out "$T/d.vaed" > /dev/null && out3=$($BIN/vae-gen --decoder-image "$T/d.vaed" --seed 42 -n 100 --out "$T/gen3" 2>&1) \
+  && [ "$(grep ^sha256 <<<"$out")" = "$(grep ^sha256 <<<"$out3")" ] && ok || bad "vae-gen from an exported decoder image: $out3"
+expect_error "n = 0" "-n must be between" $BIN/vae-gen -n 0
+expect_error "negative seed" "seed" $BIN/vae-gen --seed -3
+expect_error "missing checkpoint" "no such file" $BIN/vae-gen --checkpoint "$T/none.vaeckpt"
+head -c 5000 checkpoints/vae-mnist.vaeckpt > "$T/cut.vaeckpt"
+expect_error "truncated checkpoint" "cut.vaeckpt" $BIN/vae-gen --checkpoint "$T/cut.vaeckpt"
+expect_error "data file as checkpoint" "bad magic" $BIN/vae-gen --checkpoint $FIX/t10k-images-idx3-ubyte.gz
+head -c 3000 "$T/d.vaed" > "$T/cut.vaed"
+expect_error "truncated decoder image" "truncated" $BIN/vae-gen --decoder-image "$T/cut.vaed"
+expect_error "int8 not yet" "not available yet" $BIN/vae-gen --precision int8
+expect_error "bad precision" "precision" $BIN/vae-gen --precision float16
+
+echo "cli-tests: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, only when it is missing (idempotent; Debian/Ubuntu).
+#   scripts/setup.sh              zlib headers (for the trainer, vae-gen and the tests)
+#   scripts/setup.sh --firmware   also qemu-system-arm and the Arm bare-metal toolchain
+set -euo pipefail
+need=()
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+if [ "${1:-}" = "--firmware" ]; then
+  command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
+  command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift 6.x) is not on PATH" >&2; exit 1; }
