@@ -14,8 +14,14 @@ func activate(_ v: Float, _ act: Activation, _ slope: Float) -> Float {
 }
 
 /// The reference kernel: one output at a time, only the taps that exist. Small, and the one
-/// every constrained target runs.
+/// every constrained target runs. On those targets (no host vector kernel) a layer whose shape
+/// has a register-blocked variant (ConvTransposeFast.swift, same order, same bits, about 10x
+/// fewer instructions on a Cortex-M4) runs that instead; the host keeps this loop as the
+/// readable reference the vector kernel is checked against.
 func convTransposeReference(_ l: DecoderLayer, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    #if !(arch(x86_64) || arch(arm64))
+    if convTransposeFast(l, input: input, output: output) { return }
+    #endif
     let side = l.inSide, k = l.kernel, os = l.outSide, kk = k &* k
     let inC = l.inChannels, outC = l.outChannels
     let w = l.weights.unsafelyUnwrapped, b = l.bias.unsafelyUnwrapped
@@ -51,106 +57,4 @@ func convTransposeReference(_ l: DecoderLayer, input: UnsafePointer<Float>, outp
     }
 }
 
-#if arch(x86_64) || arch(arm64)
-/// Bytes of scratch the vector kernel needs for layer `l`: its input with every row padded by
-/// k - 1 zeros on both sides, plus one vector's slack at the end.
-func paddedScratchFloats(_ l: DecoderLayer) -> Int {
-    l.inChannels * l.inSide * (l.inSide + 2 * (l.kernel - 1)) + 32
-}
-
-/// The host kernel: a row of outputs at a time, 16 or 32 lanes (one lane per output column),
-/// up to four output channels per pass so that each loaded input vector feeds several FMAs.
-/// A lane whose tap falls outside the input reads a padding zero: fma(0, w, acc) leaves acc's
-/// value unchanged, so the per-output sequence is the reference kernel's.
-func convTransposeVector(_ l: DecoderLayer, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                         scratch: UnsafeMutablePointer<Float>) {
-    let side = l.inSide, k = l.kernel
-    let pw = side + 2 * (k - 1)
-    let rows = l.inChannels * side
-    scratch.update(repeating: 0, count: rows * pw + 32)
-    for r in 0..<rows {
-        (scratch + r * pw + (k - 1)).update(from: input + r * side, count: side)
-    }
-    let twoVectors = l.outSide > 16
-    var oc = 0
-    while oc < l.outChannels {
-        let n = min(4, l.outChannels - oc)
-        switch (n, twoVectors) {
-        case (4, true): rowTile(l, oc, 4, true, scratch, pw, output)
-        case (4, false): rowTile(l, oc, 4, false, scratch, pw, output)
-        case (3, true): rowTile(l, oc, 3, true, scratch, pw, output)
-        case (3, false): rowTile(l, oc, 3, false, scratch, pw, output)
-        case (2, true): rowTile(l, oc, 2, true, scratch, pw, output)
-        case (2, false): rowTile(l, oc, 2, false, scratch, pw, output)
-        case (_, true): rowTile(l, oc, 1, true, scratch, pw, output)
-        default: rowTile(l, oc, 1, false, scratch, pw, output)
-        }
-        oc += n
-    }
-}
-
-@inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-/// Output channels oc ..< oc + n, every output row. `n` and `two` are constants at each call
-/// site, so the branches on them fold away.
-@inline(__always)
-private func rowTile(_ l: DecoderLayer, _ oc: Int, _ n: Int, _ two: Bool, _ pad: UnsafeMutablePointer<Float>,
-                     _ pw: Int, _ output: UnsafeMutablePointer<Float>) {
-    let side = l.inSide, k = l.kernel, os = l.outSide, kk = k * k, outC = l.outChannels
-    let w = l.weights.unsafelyUnwrapped, b = l.bias.unsafelyUnwrapped
-    for oy in 0..<os {
-        let iyLo = max(0, oy - k + 1), iyHi = min(side - 1, oy)
-        var a0 = SIMD16<Float>(repeating: b[oc]), c0 = a0
-        var a1 = n > 1 ? SIMD16<Float>(repeating: b[oc + 1]) : SIMD16<Float>(), c1 = a1
-        var a2 = n > 2 ? SIMD16<Float>(repeating: b[oc + 2]) : SIMD16<Float>(), c2 = a2
-        var a3 = n > 3 ? SIMD16<Float>(repeating: b[oc + 3]) : SIMD16<Float>(), c3 = a3
-        for ic in 0..<l.inChannels {
-            var iy = iyLo
-            while iy <= iyHi {
-                let prow = UnsafePointer(pad + (ic * side + iy) * pw)
-                let wr = w + ((ic * outC + oc) * k + (oy - iy)) * k
-                var kx = k - 1
-                while kx >= 0 {
-                    let base = prow + (k - 1 - kx)
-                    let x0 = load16(base)
-                    let w0 = wr[kx]
-                    a0 = a0.addingProduct(x0, w0)
-                    if n > 1 { a1 = a1.addingProduct(x0, wr[kk + kx]) }
-                    if n > 2 { a2 = a2.addingProduct(x0, wr[2 * kk + kx]) }
-                    if n > 3 { a3 = a3.addingProduct(x0, wr[3 * kk + kx]) }
-                    if two {
-                        let x1 = load16(base + 16)
-                        c0 = c0.addingProduct(x1, w0)
-                        if n > 1 { c1 = c1.addingProduct(x1, wr[kk + kx]) }
-                        if n > 2 { c2 = c2.addingProduct(x1, wr[2 * kk + kx]) }
-                        if n > 3 { c3 = c3.addingProduct(x1, wr[3 * kk + kx]) }
-                    }
-                    kx -= 1
-                }
-                iy += 1
-            }
-        }
-        let plane = os * os
-        let o = output + oc * plane + oy * os
-        let act = l.activation, slope = l.slope
-        let first = min(os, 16)
-        for x in 0..<first {
-            o[x] = activate(a0[x], act, slope)
-            if n > 1 { o[plane + x] = activate(a1[x], act, slope) }
-            if n > 2 { o[2 * plane + x] = activate(a2[x], act, slope) }
-            if n > 3 { o[3 * plane + x] = activate(a3[x], act, slope) }
-        }
-        if two {
-            for x in 16..<os {
-                o[x] = activate(c0[x - 16], act, slope)
-                if n > 1 { o[plane + x] = activate(c1[x - 16], act, slope) }
-                if n > 2 { o[2 * plane + x] = activate(c2[x - 16], act, slope) }
-                if n > 3 { o[3 * plane + x] = activate(c3[x - 16], act, slope) }
-            }
-        }
-    }
-}
-#endif
+// The host's vectorised kernel is in ConvTransposeVector.swift.

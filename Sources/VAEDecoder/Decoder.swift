@@ -63,6 +63,11 @@ public struct Decoder {
         #endif
     }
 
+    /// Layer i alone, from `input` to `output` (for per-layer benchmarks).
+    public func runLayer(_ i: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        run(model.layers[i], input, output)
+    }
+
     /// latent[0..<model.latent] -> out[0..<model.pixelCount], the last layer's activations.
     public func decode(latent: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var src = latent

@@ -36,6 +36,9 @@ public struct DecoderLayer {
     public var slope: Float = 0
     public var weights: UnsafePointer<Float>? = nil   // [in][out][k][k]
     public var bias: UnsafePointer<Float>? = nil      // [out]
+    /// Bytes of the image readable before and after the weight tensor (the smaller of the two):
+    /// a vector kernel may over-read that far and discard what it read.
+    public var weightSlackBytes = 0
     public var outSide: Int { inSide + kernel - 1 }
     public var outputCount: Int { outChannels * outSide * outSide }
     public init() {}
@@ -116,6 +119,7 @@ public struct DecoderModel {
             layer.activation = act; layer.slope = slope
             layer.weights = (base + wOff).assumingMemoryBound(to: Float.self)
             layer.bias = (base + bOff).assumingMemoryBound(to: Float.self)
+            layer.weightSlackBytes = min(wOff, total - (wOff + wBytes))
             layers[i] = layer
             channels = outC; side = outSide
             biggest = max(biggest, layer.outputCount)

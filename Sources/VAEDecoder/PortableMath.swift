@@ -11,7 +11,7 @@ public enum PortableMath {
     public static func exp(_ xin: Float) -> Float {
         var x = xin
         if x > 80 { x = 80 }
-        if x < -80 { x = -80 }
+        if !(x >= -80) { x = -80 }                      // also NaN: a decoder never traps on bad input
         let t = x * 1.442_695_04
         let k = Int32(t >= 0 ? t + 0.5 : t - 0.5)      // round half away from zero, then truncate
         let kf = Float(Int(k))                          // Int, not Int32: a direct conversion on 32-bit targets

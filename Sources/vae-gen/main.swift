@@ -251,11 +251,32 @@ struct Bench: ParsableCommand {
             for i in 0..<images { LatentGenerator.fill(seed: 42, image: UInt64(i), latent: m.latent, into: rt.latent) }
             return Double(now() - t) / 1e3 / Double(images)
         }
+        // Per layer: each one timed alone on the activations the previous layer produced.
+        var layerLines: [String] = []
+        do {
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: 8192), b = UnsafeMutablePointer<Float>.allocate(capacity: 8192)
+            defer { a.deallocate(); b.deallocate() }
+            a.update(from: latents, count: m.latent)
+            for i in 0..<m.layerCount {
+                let l = m.layers[i]
+                let lm = l.inChannels * l.inSide * l.inSide * l.outChannels * l.kernel * l.kernel
+                let us = median {
+                    let t = now()
+                    for _ in 0..<images { rt.decoder.runLayer(i, input: a, output: b) }
+                    return Double(now() - t) / 1e3 / Double(images)
+                }
+                layerLines.append(String(format: "  layer %d: %2d->%2d k%d %2dx%-2d -> %2dx%-2d  %7.2f us  %6.1f GFLOP/s", i, l.inChannels, l.outChannels,
+                                         l.kernel, l.inSide, l.inSide, l.outSide, l.outSide, us, 2 * Double(lm) / (us * 1e3)))
+                a.update(from: b, count: l.outputCount)
+            }
+        }
         let kernel = Decoder.usesVectorKernel ? "vector (SIMD16) kernel" : "reference kernel"
         print(String(format: "decoder: %d layers, %.3f M multiply-adds per image, float32, %@, 1 thread", m.layerCount, Double(macs) / 1e6, kernel))
         print(String(format: "batch 1:   %7.2f us/image  (%.1f GFLOP/s)", b1, 2 * Double(macs) / (b1 * 1e3)))
         print(String(format: "batch 100: %7.2f us/image  (%.1f GFLOP/s)", b100, 2 * Double(macs) / (b100 * 1e3)))
         print(String(format: "latent generation: %.2f us/image", gen))
+        print("per layer (batch 1):")
+        for l in layerLines { print(l) }
     }
 }
 
