@@ -73,3 +73,29 @@ final class GoldenImageTests: XCTestCase {
         XCTAssertEqual(differing, 0, "pixels whose float bits differ between the two kernels")
     }
 }
+
+final class BatchDecoderTests: XCTestCase {
+    /// Sixteen lanes, each image's bits equal to the single-image decoder's (also for a partial batch).
+    func testBatchEqualsSingleImageDecoderBitForBit() throws {
+        let h = try Harness()
+        let m = h.model
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: BatchDecoder.arenaBytes(for: m), alignment: 64)
+        defer { arena.deallocate() }
+        let batch = try BatchDecoder(model: m, arena: arena)
+        for count in [16, 5] {
+            var latents = [Float](repeating: 0, count: count * m.latent)
+            latents.withUnsafeMutableBufferPointer { p in
+                for i in 0..<count { LatentGenerator.fill(seed: 77, image: UInt64(i), latent: m.latent, into: p.baseAddress! + i * m.latent) }
+            }
+            var out = [Float](repeating: 0, count: count * m.pixelCount)
+            latents.withUnsafeBufferPointer { l in out.withUnsafeMutableBufferPointer { batch.decode(latents: l.baseAddress!, count: count, into: $0.baseAddress!) } }
+            for i in 0..<count {
+                let single = h.decodeFloat(Array(latents[(i * m.latent)..<((i + 1) * m.latent)]))
+                XCTAssertEqual(Array(out[(i * m.pixelCount)..<((i + 1) * m.pixelCount)]).map(\.bitPattern), single.map(\.bitPattern), "image \(i) of \(count)")
+            }
+        }
+        XCTAssertThrowsError(try BatchDecoder(model: m, arena: UnsafeMutableRawBufferPointer(rebasing: arena[16...]))) {
+            XCTAssertEqual($0 as? DecoderError, .misaligned)
+        }
+    }
+}
