@@ -46,6 +46,11 @@ let package = Package(
         // Counts malloc calls in the test process (the runtime's no-allocation proof).
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
 
+        // include/vae_decoder.h as a module, so that tests call the C interface through the header.
+        .systemLibrary(name: "CVAEDecoder", path: "include"),
+        .testTarget(name: "CAPITests", dependencies: ["CVAEDecoder", "VAEDecoder", "Checkpoint", "CMallocCounter"],
+                    path: "Tests/CAPITests"),
+
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "VAEDecoder", "VAETrainer"], path: "Tests/CheckpointTests"),
         .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint"], path: "Tests/TrainerTests",
                     resources: [.copy("Fixtures")]),

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only when it is missing (idempotent; Debian/Ubuntu).
 #   scripts/setup.sh              zlib headers (for the trainer, vae-gen and the tests)
-#   scripts/setup.sh --firmware   also qemu-system-arm and the Arm bare-metal toolchain
+#   scripts/setup.sh --firmware   also qemu-system-arm (the Swift toolchain's clang and ld.lld do the rest)
 set -euo pipefail
 need=()
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+command -v python3 >/dev/null || need+=(python3)
 if [ "${1:-}" = "--firmware" ]; then
   command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
-  command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

@@ -33,10 +33,11 @@ func clampLength(_ n: UInt) -> Int {
     return n > UInt(cap) ? cap : Int(n)
 }
 
-/// On 32-bit targets `Int(UInt32)` traps for values >= 2^31. The parser converts several header
-/// and layer-record fields that way, so a hostile image could trap it; this refuses such values
-/// first, with the code the parser gives for an out-of-range value of that field. (On 64-bit
-/// targets every u32 fits an Int and the parser's own checks suffice.)
+/// On 32-bit targets `Int(UInt32)` traps for values >= 2^31, and offset + size sums near 2^31
+/// overflow. The parser converts several header and layer-record fields that way, so a hostile
+/// image could trap it; this refuses values >= 2^30 first (no valid image comes near), with the
+/// code the parser gives for an out-of-range value of that field. (On 64-bit targets every u32
+/// fits an Int with room for the sums, and the parser's own checks suffice.)
 func preflightLargeFields(_ image: UnsafeRawBufferPointer) -> Int32 {
     #if _pointerBitWidth(_32)
     let len = image.count

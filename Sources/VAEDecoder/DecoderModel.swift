@@ -67,14 +67,14 @@ public struct DecoderModel {
         guard image.count >= DecoderImageLayout.headerBytes else { throw .truncated }
         guard image.u32(0) == DecoderImageLayout.magic else { throw .badMagic }
         guard image.u16(4) == DecoderImageLayout.major else { throw .unsupportedVersion }
-        let total = Int(image.u32(8))
+        let total = image.int(8)
         guard total >= DecoderImageLayout.headerBytes, total <= image.count else { throw .truncated }
         let body = UnsafeRawBufferPointer(rebasing: image[16..<total])
         guard CRC32.checksum(body) == image.u32(12) else { throw .checksumMismatch }
         guard image.u32(16) == DecoderImageLayout.weightTypeFloat32 else { throw .unsupportedWeightType }
 
-        let lat = Int(image.u32(20)), vc = Int(image.u32(24)), vh = Int(image.u32(28)), vw = Int(image.u32(32))
-        let n = Int(image.u32(36))
+        let lat = image.int(20), vc = image.int(24), vh = image.int(28), vw = image.int(32)
+        let n = image.int(36)
         guard n >= 1 else { throw .inconsistentArchitecture }
         guard n <= Capacity.maxLayers else { throw .tooManyLayers }
         guard lat >= 1, lat <= Capacity.maxLatent, vc >= 1, vc <= Capacity.maxChannels,
@@ -92,8 +92,8 @@ public struct DecoderModel {
         for i in 0..<n {
             let r = DecoderImageLayout.headerBytes + i * DecoderImageLayout.layerRecordBytes
             guard image.u32(r) == DecoderImageLayout.layerKindConvTranspose else { throw .unsupportedLayer }
-            let inC = Int(image.u32(r + 4)), outC = Int(image.u32(r + 8))
-            let kh = Int(image.u32(r + 12)), kw = Int(image.u32(r + 16))
+            let inC = image.int(r + 4), outC = image.int(r + 8)
+            let kh = image.int(r + 12), kw = image.int(r + 16)
             let stride = image.u32(r + 20), padding = image.u32(r + 24)
             guard let act = Activation(rawValue: image.u32(r + 28)) else { throw .unsupportedLayer }
             let slope = image.f32(r + 32)
@@ -103,10 +103,11 @@ public struct DecoderModel {
             guard slope.isFinite else { throw .unsupportedLayer }
             let outSide = side + kh - 1
             guard outSide <= Capacity.maxSide, outC * outSide * outSide <= Capacity.maxActivation else { throw .exceedsCapacity }
-            let wOff = Int(image.u32(r + 36)), bOff = Int(image.u32(r + 40))
+            let wOff = image.int(r + 36), bOff = image.int(r + 40)
             let wBytes = inC * outC * kh * kw * 4, bBytes = outC * 4
             guard wOff % 16 == 0, bOff % 16 == 0 else { throw .misaligned }
-            guard wOff >= recordsEnd, bOff >= recordsEnd, wOff + wBytes <= total, bOff + bBytes <= total else {
+            guard wOff >= recordsEnd, bOff >= recordsEnd, wOff <= total, bOff <= total,
+                  wBytes <= total - wOff, bBytes <= total - bOff else {
                 throw .badTensorOffset
             }
             for t in 0..<2 {
@@ -124,7 +125,7 @@ public struct DecoderModel {
             channels = outC; side = outSide
             biggest = max(biggest, layer.outputCount)
         }
-        guard Int(image.u32(40)) == channels, Int(image.u32(44)) == side, Int(image.u32(48)) == side else {
+        guard image.int(40) == channels, image.int(44) == side, image.int(48) == side else {
             throw .inconsistentArchitecture
         }
         outputChannels = channels; outputSide = side; maxActivation = biggest

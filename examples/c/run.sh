@@ -23,7 +23,10 @@ case "${1:-}" in
   *) echo "usage: $0 [--expect HEX | --build-only]" >&2; exit 2;;
 esac
 
-TOOLBIN="$(dirname "$(command -v swiftc)")"
+SWIFTC="$(command -v swiftc || true)"
+[ -n "$SWIFTC" ] || SWIFTC=/opt/swift/usr/bin/swiftc
+[ -x "$SWIFTC" ] || { echo "examples/c/run.sh: swiftc not found (PATH or /opt/swift/usr/bin)" >&2; exit 1; }
+TOOLBIN="$(dirname "$SWIFTC")"
 mkdir -p "$OUT"
 ARCH="$(uname -m)"
 # The host library: the runtime's own sources, Embedded Swift for this host. Portable code
