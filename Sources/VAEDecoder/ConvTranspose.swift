@@ -13,15 +13,10 @@ func activate(_ v: Float, _ act: Activation, _ slope: Float) -> Float {
     }
 }
 
-/// The reference kernel: one output at a time, only the taps that exist. Small, and the one
-/// every constrained target runs. On those targets (no host vector kernel) a layer whose shape
-/// has a register-blocked variant (ConvTransposeFast.swift, same order, same bits, about 10x
-/// fewer instructions on a Cortex-M4) runs that instead; the host keeps this loop as the
-/// readable reference the vector kernel is checked against.
+/// The reference kernel: one output at a time, only the taps that exist. It defines the maths;
+/// the host's vector kernel and the targets' register-blocked kernels (ConvTransposeFast.swift,
+/// about 10x fewer instructions on a Cortex-M4) are tested against it bit for bit.
 func convTransposeReference(_ l: DecoderLayer, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-    #if !(arch(x86_64) || arch(arm64))
-    if convTransposeFast(l, input: input, output: output) { return }
-    #endif
     let side = l.inSide, k = l.kernel, os = l.outSide, kk = k &* k
     let inC = l.inChannels, outC = l.outChannels
     let w = l.weights.unsafelyUnwrapped, b = l.bias.unsafelyUnwrapped

@@ -59,7 +59,9 @@ public struct Decoder {
         #if arch(x86_64) || arch(arm64)
         convTransposeVector(l, input: input, output: output, scratch: scratch.unsafelyUnwrapped)
         #else
-        convTransposeReference(l, input: input, output: output)
+        // Register-blocked kernels exist for the shipped decoder's layer shapes; any other
+        // shape runs the reference loop (same bits, slower).
+        if !convTransposeFast(l, input: input, output: output) { convTransposeReference(l, input: input, output: output) }
         #endif
     }
 
