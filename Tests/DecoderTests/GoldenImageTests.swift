@@ -99,3 +99,54 @@ final class BatchDecoderTests: XCTestCase {
         }
     }
 }
+
+/// The runtime takes its architecture from the image: other stacks (the report's 4-layer
+/// decoders, ReLU instead of LeakyReLU) run and agree with the trainer's decoder.
+final class OtherArchitectureTests: XCTestCase {
+    func check(_ config: ModelConfig, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertNil(config.validate(), file: file, line: line)
+        var h = Hyper(); h.seed = 3
+        let params = TrainState(config: config, hyper: h).params
+        let layout = ParamLayout(config)
+        let image = DecoderImageBuilder.build(config) { name in
+            let e = layout.entry(named: name)!
+            return Array(params[e.offset..<(e.offset + e.count)])
+        }
+        let rt = try Harness(image: image)
+        XCTAssertEqual(rt.model.layerCount, config.layers.count, file: file, line: line)
+        let latents = TrainerDecoder.seededLatents(seed: 5, count: 48, latent: config.latent)
+        let expected = TrainerDecoder(config: config, params: params).decode(latents)
+        var worst: Float = 0
+        for (l, e) in zip(latents, expected) {
+            let got = rt.decodeFloat(l)
+            XCTAssertEqual(got.map(\.bitPattern), rt.decodeReference(l).map(\.bitPattern), "vector vs reference", file: file, line: line)
+            for (a, b) in zip(got, e) { worst = max(worst, abs(a - b)) }
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-4, file: file, line: line)
+    }
+
+    func testFourLayerReLUDecoder() throws {
+        try check(ModelConfig(layers: [
+            .init(16, 12, kernel: 9, activation: .relu), .init(12, 8, kernel: 9, activation: .relu),
+            .init(8, 4, kernel: 7, activation: .relu), .init(4, 1, kernel: 5, activation: .sigmoid)]))
+    }
+
+    func testEightLayerLeakyDecoder() throws {
+        try check(ModelConfig(layers: [
+            .init(16, 16, kernel: 5, activation: .leakyReLU, slope: 0.2), .init(16, 12, kernel: 7, activation: .leakyReLU, slope: 0.2),
+            .init(12, 10, kernel: 7, activation: .leakyReLU, slope: 0.2), .init(10, 8, kernel: 3, activation: .leakyReLU, slope: 0.2),
+            .init(8, 6, kernel: 3, activation: .leakyReLU, slope: 0.2), .init(6, 4, kernel: 3, activation: .leakyReLU, slope: 0.2),
+            .init(4, 2, kernel: 3, activation: .leakyReLU, slope: 0.2), .init(2, 1, kernel: 3, activation: .sigmoid)]))
+    }
+
+    func testNineLayersExceedCapacity() throws {
+        var layers = [ModelConfig.DeconvLayer](repeating: .init(16, 16, kernel: 3, activation: .relu), count: 8)
+        layers.append(.init(16, 1, kernel: 11, activation: .sigmoid))
+        let config = ModelConfig(layers: layers)
+        XCTAssertNil(config.validate())
+        let image = DecoderImageBuilder.build(config) { name in
+            [Float](repeating: 0.01, count: ParamLayout(config).entry(named: name)!.count)
+        }
+        XCTAssertThrowsError(try Harness(image: image)) { XCTAssertEqual($0 as? DecoderError, .tooManyLayers) }
+    }
+}
