@@ -105,11 +105,11 @@ public struct DecoderModel {
             guard outSide <= Capacity.maxSide, outC * outSide * outSide <= Capacity.maxActivation else { throw .exceedsCapacity }
             let wOff = image.int(r + 36), bOff = image.int(r + 40)
             let wBytes = inC * outC * kh * kw * 4, bBytes = outC * 4
-            guard wOff % 16 == 0, bOff % 16 == 0 else { throw .misaligned }
             guard wOff >= recordsEnd, bOff >= recordsEnd, wOff <= total, bOff <= total,
                   wBytes <= total - wOff, bBytes <= total - bOff else {
                 throw .badTensorOffset
             }
+            guard wOff % 16 == 0, bOff % 16 == 0 else { throw .misaligned }
             for t in 0..<2 {
                 let s = t == 0 ? wOff : bOff, e = t == 0 ? wOff + wBytes : bOff + bBytes
                 for j in 0..<spans where s < ends[j] && starts[j] < e { throw .badTensorOffset }

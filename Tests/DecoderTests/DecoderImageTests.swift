@@ -58,7 +58,11 @@ final class DecoderImageTests: XCTestCase {
         XCTAssertEqual(load(patched(layerField(2, 24), 1)), .unsupportedLayer)        // padding 1
         XCTAssertEqual(load(patched(layerField(0, 28), 9)), .unsupportedLayer)        // unknown activation
         XCTAssertEqual(load(patched(layerField(0, 36), UInt32(good.count))), .badTensorOffset)
-        XCTAssertEqual(load(patched(layerField(0, 36), 8)), .misaligned)
+        XCTAssertEqual(load(patched(layerField(0, 36), 0xFFFF_FFF0)), .badTensorOffset)
+        XCTAssertEqual(load(patched(layerField(0, 36), 0x8000_0001)), .badTensorOffset)
+        XCTAssertEqual(load(patched(36, 0xFFFF_FFFF)), .tooManyLayers)
+        XCTAssertEqual(load(patched(8, 0xFFFF_FFFF, fixCRC: false)), .truncated)
+        XCTAssertEqual(load(patched(layerField(0, 36), 360)), .misaligned)
         XCTAssertEqual(load(patched(layerField(0, 36), 64)), .badTensorOffset)         // over the layer records
         // Layer 1's weights placed on top of layer 0's.
         let w0 = good.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: layerField(0, 36), as: UInt32.self) }
