@@ -11,21 +11,24 @@ struct VAETrain: ParsableCommand {
         commandName: "vae-train",
         abstract: "Train the LSTM-encoder / transposed-convolution-decoder VAE on MNIST.",
         discussion: """
-        Trains on the 60,000 training images and validates on the 10,000 test images after every
-        epoch. The output folder receives:
-          latest.vaeckpt   the state after the last finished epoch (resume from it)
-          best.vaeckpt     the epoch with the lowest validation total so far
-          history.csv      epoch, seconds, train and validation reconstruction / KL / total, per image
-          loss.png         the loss and the KL term over the epochs, training and validation
-          samples.png      64 digits decoded from fixed random latents, refreshed every epoch
+        Trains on the 60,000 training images and validates on the 10,000 test
+        images after every epoch. The output folder receives:
+          latest.vaeckpt  the state after the last finished epoch (resume it)
+          best.vaeckpt    the epoch with the lowest validation total so far
+          history.csv     per epoch: seconds, train and validation
+                          reconstruction / KL / total, per image
+          loss.png        loss and KL term over the epochs
+          samples.png     64 digits from fixed latents, refreshed every epoch
 
         Examples:
-          vae-train --data ../shared/data/mnist --epochs 20 --out runs/mnist
-          vae-train --data ../shared/data/mnist --epochs 40 --out runs/mnist --resume runs/mnist/latest.vaeckpt
-          vae-train bench --data ../shared/data/mnist --images 12800
+          vae-train --epochs 20 --out runs/mnist
+          vae-train --epochs 40 --out runs/mnist \\
+                    --resume runs/mnist/latest.vaeckpt
+          vae-train bench --images 12800
 
-        A resumed run gives the same weights, bit for bit, as an uninterrupted one with the same
-        seed (see docs/training.md).
+        A resumed run gives the same weights, bit for bit, as an uninterrupted
+        one with the same seed (docs/training.md). Options of the default
+        subcommand: vae-train help train
         """,
         subcommands: [Train.self, Bench.self, Plot.self, MakeGoldens.self],
         defaultSubcommand: Train.self)
