@@ -294,6 +294,8 @@ struct Bench: ParsableCommand {
         print(String(format: "batch 100: %7.2f us/image  (%.1f GFLOP/s)  one image at a time", b100, 2 * Double(macs) / (b100 * 1e3)))
         print(String(format: "batch 100: %7.2f us/image  (%.1f GFLOP/s)  16-lane batch decoder", b100lanes, 2 * Double(macs) / (b100lanes * 1e3)))
         print(String(format: "latent generation: %.2f us/image", gen))
+        print("memory: decoder image \(rt.image.count) bytes (read in place), arena \(Decoder.arenaBytes(for: m)) bytes, " +
+              "decoder struct \(MemoryLayout<Decoder>.size) bytes; batch decoder arena \(BatchDecoder.arenaBytes(for: m)) bytes")
         print("per layer (batch 1):")
         for l in layerLines { print(l) }
     }
