@@ -6,19 +6,38 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --firmware || exit 1
 
-stages=0; failed=0
+LOG=$(mktemp); trap 'rm -f "$LOG"' EXIT
+bad_stages=0
 stage() {
   local name="$1"; shift
   echo "=== $name"
   local t0=$SECONDS
-  if "$@"; then echo "=== $name: ok ($((SECONDS - t0)) s)"; else echo "=== $name: FAILED ($((SECONDS - t0)) s)"; failed=$((failed + 1)); fi
-  stages=$((stages + 1))
+  if "$@" 2>&1 | tee "$LOG"; then echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else echo "=== $name: FAILED ($((SECONDS - t0)) s)"; bad_stages=$((bad_stages + 1)); fi
+}
+
+# Counts of individual tests, from each stage's own summary line.
+passed=0; failed=0
+count_xctest() {   # "Executed N tests, with F failures" of the whole run
+  local line; line=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$LOG" | tail -1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  local n f; n=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$line"); f=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$line")
+  passed=$((passed + n - f)); failed=$((failed + f))
+}
+count_plain() {    # "NAME: N passed, F failed"
+  local line; line=$(grep -E "[0-9]+ passed, [0-9]+ failed" "$LOG" | tail -1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line"))); failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
 }
 
 stage "build (release)" swift build -c release
-stage "swift test" swift test -c release -Xswiftc -enable-testing
+stage "swift test (XCTest, release build)" swift test -c release -Xswiftc -enable-testing --disable-swift-testing
+count_xctest
 stage "command-line tests" scripts/cli-tests.sh
-if [ -x firmware-sim/run.sh ]; then stage "firmware-sim (qemu, Cortex-M4F)" firmware-sim/run.sh; fi
+count_plain
+if stage "firmware-sim (qemu, Cortex-M4F)" firmware-sim/run.sh; then :; fi
+if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-echo "test-all: $((stages - failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+[ $bad_stages -eq 0 ] || echo "test-all: $bad_stages stage(s) failed"
+echo "test-all: $passed passed, $failed failed"
+[ $failed -eq 0 ] && [ $bad_stages -eq 0 ]
