@@ -19,7 +19,7 @@ func convTransposeVector(_ l: DecoderLayer, input: UnsafePointer<Float>, output:
     let rows = l.inChannels * side
     scratch.update(repeating: 0, count: rows * pw + 32)
     for r in 0..<rows {
-        (scratch + r * pw + (k - 1)).update(from: input + r * side, count: side)
+        UnsafeMutableRawPointer(scratch + r * pw + (k - 1)).copyMemory(from: input + r * side, byteCount: side * 4)
     }
     if l.inSide < l.kernel && l.outSide <= 16 && l.weightSlackBytes >= 64 {
         narrowInputLayer(l, input: input, output: output)
