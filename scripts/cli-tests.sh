@@ -60,6 +60,9 @@ head -c 3000 "$T/d.vaed" > "$T/cut.vaed"
 expect_error "truncated decoder image" "truncated" $BIN/vae-gen --decoder-image "$T/cut.vaed"
 expect_error "int8 not yet" "not available yet" $BIN/vae-gen --precision int8
 expect_error "bad precision" "precision" $BIN/vae-gen --precision float16
+expect_error "unwritable vae-gen --out" "--out folder /proc/vae-gen" $BIN/vae-gen -n 4 --out /proc/vae-gen
+expect_error "unwritable export path" "/proc/d.vaed" $BIN/vae-gen export-decoder --out /proc/d.vaed
+expect_error "scale out of range" "--scale must be" $BIN/vae-gen --scale 0
 
 echo "cli-tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
