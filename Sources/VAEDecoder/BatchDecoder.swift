@@ -88,10 +88,7 @@ private func lanesTile(_ l: DecoderLayer, _ input: UnsafeMutablePointer<SIMD16<F
             let kyLo = max(0, oy - side + 1), kyHi = min(k - 1, oy)
             for ox in 0..<os {
                 let kxLo = max(0, ox - side + 1), kxHi = min(k - 1, ox)
-                var a0 = SIMD16<Float>(repeating: b[oc])
-                var a1 = n > 1 ? SIMD16<Float>(repeating: b[oc + 1]) : SIMD16<Float>()
-                var a2 = n > 2 ? SIMD16<Float>(repeating: b[oc + 2]) : SIMD16<Float>()
-                var a3 = n > 3 ? SIMD16<Float>(repeating: b[oc + 3]) : SIMD16<Float>()
+                var (a0, a1, a2, a3) = biasVectors(b, oc, n)
                 for ic in 0..<l.inChannels {
                     let wb = w + (ic * outC + oc) * kk
                     let ib = input + ic * inPlane

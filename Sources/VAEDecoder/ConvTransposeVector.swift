@@ -100,10 +100,7 @@ private func narrowInputLayer(_ l: DecoderLayer, input: UnsafePointer<Float>, ou
         let n = min(4, outC - oc)
         for oy in 0..<os {
             let iyLo = max(0, oy - k + 1), iyHi = min(side - 1, oy)
-            var a0 = SIMD16<Float>(repeating: b[oc])
-            var a1 = n > 1 ? SIMD16<Float>(repeating: b[oc + 1]) : SIMD16<Float>()
-            var a2 = n > 2 ? SIMD16<Float>(repeating: b[oc + 2]) : SIMD16<Float>()
-            var a3 = n > 3 ? SIMD16<Float>(repeating: b[oc + 3]) : SIMD16<Float>()
+            var (a0, a1, a2, a3) = biasVectors(b, oc, n)
             for ic in 0..<l.inChannels {
                 var iy = iyLo
                 while iy <= iyHi {
@@ -132,6 +129,14 @@ private func narrowInputLayer(_ l: DecoderLayer, input: UnsafePointer<Float>, ou
     }
 }
 
+/// Accumulators for output channels oc ..< oc + n (n <= 4), each starting at its bias: the
+/// first step of every output's sequence (format spec, 2.1).
+@inline(__always)
+func biasVectors(_ b: UnsafePointer<Float>, _ oc: Int, _ n: Int) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+    (SIMD16(repeating: b[oc]), n > 1 ? SIMD16(repeating: b[oc + 1]) : SIMD16(),
+     n > 2 ? SIMD16(repeating: b[oc + 2]) : SIMD16(), n > 3 ? SIMD16(repeating: b[oc + 3]) : SIMD16())
+}
+
 /// 16 floats from p, with the lanes whose mask bits are clear set to +0.
 @inline(__always)
 private func masked(_ p: UnsafePointer<Float>, _ m: SIMD16<UInt32>) -> SIMD16<Float> {
@@ -152,10 +157,8 @@ private func rowTile(_ l: DecoderLayer, _ oc: Int, _ n: Int, _ two: Bool, _ pad:
     let w = l.weights.unsafelyUnwrapped, b = l.bias.unsafelyUnwrapped
     for oy in 0..<os {
         let iyLo = max(0, oy - k + 1), iyHi = min(side - 1, oy)
-        var a0 = SIMD16<Float>(repeating: b[oc]), c0 = a0
-        var a1 = n > 1 ? SIMD16<Float>(repeating: b[oc + 1]) : SIMD16<Float>(), c1 = a1
-        var a2 = n > 2 ? SIMD16<Float>(repeating: b[oc + 2]) : SIMD16<Float>(), c2 = a2
-        var a3 = n > 3 ? SIMD16<Float>(repeating: b[oc + 3]) : SIMD16<Float>(), c3 = a3
+        var (a0, a1, a2, a3) = biasVectors(b, oc, n)
+        var (c0, c1, c2, c3) = (a0, a1, a2, a3)
         for ic in 0..<l.inChannels {
             var iy = iyLo
             while iy <= iyHi {
