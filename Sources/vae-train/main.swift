@@ -133,16 +133,21 @@ struct Train: ParsableCommand {
             fail("the run was trained on \(state.imagesPerEpoch) images per epoch, now \(data.train.count); resume with the same data and --train-limit")
         }
         let trainer = Trainer(state: state, threads: dataOptions.threads)
-        // Ctrl-C: the files on disk are always whole (atomic writes); say where to pick up.
-        signal(SIGINT, SIG_IGN)
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        // Ctrl-C or a kill: the files on disk are always whole (atomic writes); say where to pick up.
         let outDir = out
-        interrupt.setEventHandler {
-            let msg = "\nvae-train: interrupted; \(outDir)/latest.vaeckpt holds the last finished epoch. Continue with --resume \(outDir)/latest.vaeckpt\n"
-            FileHandle.standardError.write(Data(msg.utf8))
-            Foundation.exit(130)
+        var signalSources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                let msg = "\nvae-train: stopped; \(outDir)/latest.vaeckpt holds the last finished epoch. Continue with --resume \(outDir)/latest.vaeckpt\n"
+                FileHandle.standardError.write(Data(msg.utf8))
+                Foundation.exit(130)
+            }
+            source.resume()
+            signalSources.append(source)
         }
-        interrupt.resume()
+        defer { signalSources.forEach { $0.cancel() } }
         let isTTY = isatty(2) != 0 && !quiet
         let runStart = Date()
         let startEpoch = state.epoch
