@@ -148,7 +148,10 @@ struct Train: ParsableCommand {
             signalSources.append(source)
         }
         defer { signalSources.forEach { $0.cancel() } }
+        // On a terminal: a live progress bar. Redirected to a file (nohup, CI): a plain line at
+        // every quarter of an epoch, so a log shows progress without carriage returns.
         let isTTY = isatty(2) != 0 && !quiet
+        let logProgress = !isTTY && !quiet
         let runStart = Date()
         let startEpoch = state.epoch
         FileHandle.standardError.write(Data("vae-train: \(data.train.count) training, \(data.test.count) validation images; epochs \(startEpoch + 1)...\(epochs); batch \(state.hyper.batch), lr \(state.hyper.lr), seed \(state.hyper.seed), \(dataOptions.threads) threads\n".utf8))
@@ -156,7 +159,10 @@ struct Train: ParsableCommand {
         for e in (startEpoch + 1)...epochs {
             let record = trainer.runEpoch(train: data.train, validation: data.test) { p in
                 let now = Date()
-                guard isTTY, now.timeIntervalSince(lastPrint) > 0.25 || p.batchesDone == p.batches else { return }
+                let quarter = p.batchesDone * 4 / p.batches != (p.batchesDone - 1) * 4 / p.batches
+                let show = isTTY ? (now.timeIntervalSince(lastPrint) > 0.25 || p.batchesDone == p.batches)
+                                 : (logProgress && quarter && p.batchesDone < p.batches)
+                guard show else { return }
                 lastPrint = now
                 let rate = Double(p.imagesDone) / max(p.seconds, 1e-9)
                 let epochLeft = Double(data.train.count - p.imagesDone) / rate
@@ -164,10 +170,10 @@ struct Train: ParsableCommand {
                 let runLeft = epochLeft + Double(epochs - e) * perEpoch
                 let width = 24, filled = width * p.batchesDone / p.batches
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-                let line = String(format: "\repoch %d/%d [%@] %d/%d  %.0f img/s  loss %.2f (rec %.2f + KL %.2f)  ETA %@ epoch, %@ run ",
+                let line = String(format: isTTY ? "\repoch %d/%d [%@]" : "epoch %d/%d [%@] %d/%d  %.0f img/s  loss %.2f (rec %.2f + KL %.2f)  ETA %@ epoch, %@ run ",
                                   e, epochs, bar, p.batchesDone, p.batches, rate, p.runningRec + p.runningKL, p.runningRec,
                                   p.runningKL, formatDuration(epochLeft), formatDuration(runLeft))
-                FileHandle.standardError.write(Data(line.utf8))
+                FileHandle.standardError.write(Data((isTTY ? line : line + "\n").utf8))
             }
             if isTTY { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let st = trainer.state
