@@ -22,7 +22,7 @@ expect_error() {
 }
 
 # A small real data folder (fixture digits) and a short training run.
-mkdir -p "$T/data"; cp $FIX/train-images-idx3-ubyte.gz $FIX/t10k-images-idx3-ubyte.gz "$T/data/"
+mkdir -p "$T/data"; cp $FIX/mnist-train-first512.idx3.gz "$T/data/train-images-idx3-ubyte.gz"; cp $FIX/mnist-test-first256.idx3.gz "$T/data/t10k-images-idx3-ubyte.gz"
 if $BIN/vae-train --data "$T/data" --epochs 2 --out "$T/run" --quiet > "$T/train.log" 2>&1 \
    && [ -s "$T/run/latest.vaeckpt" ] && [ -s "$T/run/best.vaeckpt" ] && [ -s "$T/run/loss.png" ] && [ -s "$T/run/samples.png" ] \
    && [ "$(wc -l < "$T/run/history.csv")" = 3 ]; then ok; else bad "vae-train short run: $(cat "$T/train.log")"; fi
@@ -33,14 +33,14 @@ cp "$T/run/latest.vaeckpt" "$T/keep.vaeckpt"
 expect_error "re-run into a used --out" "already holds a run" $BIN/vae-train --data "$T/data" --epochs 1 --out "$T/run"
 cmp -s "$T/run/latest.vaeckpt" "$T/keep.vaeckpt" && ok || bad "used --out was modified"
 expect_error "missing data folder" "no such folder" $BIN/vae-train --data "$T/nope" --epochs 1 --out "$T/o1"
-mkdir -p "$T/labels"; cp $FIX/train-labels-idx1-ubyte.gz "$T/labels/train-images-idx3-ubyte.gz"; cp $FIX/t10k-images-idx3-ubyte.gz "$T/labels/"
+mkdir -p "$T/labels"; cp $FIX/mnist-train-labels-first512.idx1.gz "$T/labels/train-images-idx3-ubyte.gz"; cp $FIX/mnist-test-first256.idx3.gz "$T/labels/t10k-images-idx3-ubyte.gz"
 expect_error "labels instead of images" "labels file" $BIN/vae-train --data "$T/labels" --epochs 1 --out "$T/o2"
-mkdir -p "$T/trunc"; head -c 30000 $FIX/train-images-idx3-ubyte.gz > "$T/trunc/train-images-idx3-ubyte.gz"; cp $FIX/t10k-images-idx3-ubyte.gz "$T/trunc/"
+mkdir -p "$T/trunc"; head -c 30000 $FIX/mnist-train-first512.idx3.gz > "$T/trunc/train-images-idx3-ubyte.gz"; cp $FIX/mnist-test-first256.idx3.gz "$T/trunc/t10k-images-idx3-ubyte.gz"
 expect_error "truncated data" "truncated" $BIN/vae-train --data "$T/trunc" --epochs 1 --out "$T/o3"
 expect_error "unwritable --out" "--out" $BIN/vae-train --data "$T/data" --epochs 1 --out /proc/vae-out
 expect_error "nonsense epochs" "--epochs must be" $BIN/vae-train --data "$T/data" --epochs 0 --out "$T/o4"
 expect_error "non-numeric lr" "lr" $BIN/vae-train --data "$T/data" --lr fast --out "$T/o5"
-expect_error "resume from garbage" "bad magic" $BIN/vae-train --data "$T/data" --epochs 5 --out "$T/o6" --resume "$FIX/train-labels-idx1-ubyte.gz"
+expect_error "resume from garbage" "bad magic" $BIN/vae-train --data "$T/data" --epochs 5 --out "$T/o6" --resume "$FIX/mnist-train-labels-first512.idx1.gz"
 expect_error "unknown flag" "Unknown option" $BIN/vae-train --data "$T/data" --epoch 3 --out "$T/o7"
 
 # vae-gen
@@ -55,7 +55,7 @@ expect_error "negative seed" "seed" $BIN/vae-gen --seed -3
 expect_error "missing checkpoint" "no such file" $BIN/vae-gen --checkpoint "$T/none.vaeckpt"
 head -c 5000 checkpoints/vae-mnist.vaeckpt > "$T/cut.vaeckpt"
 expect_error "truncated checkpoint" "cut.vaeckpt" $BIN/vae-gen --checkpoint "$T/cut.vaeckpt"
-expect_error "data file as checkpoint" "bad magic" $BIN/vae-gen --checkpoint $FIX/t10k-images-idx3-ubyte.gz
+expect_error "data file as checkpoint" "bad magic" $BIN/vae-gen --checkpoint $FIX/mnist-test-first256.idx3.gz
 head -c 3000 "$T/d.vaed" > "$T/cut.vaed"
 expect_error "truncated decoder image" "truncated" $BIN/vae-gen --decoder-image "$T/cut.vaed"
 expect_error "int8 not yet" "not available yet" $BIN/vae-gen --precision int8

@@ -6,7 +6,7 @@ fixed noise through it in float32, and writes inputs and outputs as JSON. Tests 
 they read the JSON it wrote. Needs torch (in a virtual environment outside the repository):
 
   python scripts/make_torch_fixture.py --checkpoint Tests/TrainerTests/Fixtures/forward.vaeckpt \
-      --images Tests/TrainerTests/Fixtures/train-images-idx3-ubyte.gz \
+      --images Tests/TrainerTests/Fixtures/mnist-train-first512.idx3.gz \
       --out Tests/TrainerTests/Fixtures/torch-forward.json
 """
 import argparse, gzip, json, os, struct, sys, zlib

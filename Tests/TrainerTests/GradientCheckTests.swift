@@ -9,7 +9,7 @@ final class GradientCheckTests: XCTestCase {
     func testAnalyticGradientsMatchFiniteDifferences() throws {
         let config = ModelConfig.standard
         let layout = ParamLayout(config)
-        let images = try MNIST.loadImages(Fixtures.path("train-images-idx3-ubyte.gz"))
+        let images = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
         // Initialise as the trainer does, in Double.
         let st = TrainState(config: config, hyper: Hyper())
         var params = st.params.map(Double.init)

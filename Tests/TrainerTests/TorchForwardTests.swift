@@ -15,7 +15,7 @@ final class TorchForwardTests: XCTestCase {
     func testForwardMatchesPyTorch() throws {
         let fx = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch-forward.json"))))
         let ck = try CheckpointReader.read(Fixtures.path("forward.vaeckpt"))
-        let images = try MNIST.loadImages(Fixtures.path("train-images-idx3-ubyte.gz"))
+        let images = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
         let n = fx.noise.count
         let imgs = (0..<n).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
         let probe = FloatProbe(config: ck.config, images: imgs, noise: fx.noise)
@@ -49,7 +49,7 @@ final class TorchGradientTests: XCTestCase {
     func testGradientMatchesPyTorch() throws {
         let fx = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch-forward.json"))))
         let ck = try CheckpointReader.read(Fixtures.path("forward.vaeckpt"))
-        let images = try MNIST.loadImages(Fixtures.path("train-images-idx3-ubyte.gz"))
+        let images = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
         let n = fx.noise.count
         let imgs = (0..<n).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
         // Double here, so that the comparison measures PyTorch's float32 rounding, not ours.

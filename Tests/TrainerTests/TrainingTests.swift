@@ -5,8 +5,8 @@ import VAETrainer
 
 final class TrainingTests: XCTestCase {
     func data() throws -> (ImageSet, ImageSet) {
-        (try MNIST.loadImages(Fixtures.path("train-images-idx3-ubyte.gz")).prefix(320),
-         try MNIST.loadImages(Fixtures.path("t10k-images-idx3-ubyte.gz")).prefix(64))
+        (try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz")).prefix(320),
+         try MNIST.loadImages(Fixtures.path("mnist-test-first256.idx3.gz")).prefix(64))
     }
 
     func bits(_ s: TrainState) -> [UInt32] { (s.params + s.adamM + s.adamV).map(\.bitPattern) }
@@ -78,17 +78,17 @@ final class MNISTLoaderTests: XCTestCase {
     }
 
     func testRealFixtureLoads() throws {
-        let s = try MNIST.loadImages(Fixtures.path("train-images-idx3-ubyte.gz"))
+        let s = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
         XCTAssertEqual(s.count, 512); XCTAssertEqual(s.rows, 28)
         XCTAssertGreaterThan(s.pixels.max()!, 200)
     }
 
-    func testLabelsFileIsNamedAsSuch() { expect(Fixtures.path("train-labels-idx1-ubyte.gz"), "labels file") }
+    func testLabelsFileIsNamedAsSuch() { expect(Fixtures.path("mnist-train-labels-first512.idx1.gz"), "labels file") }
     func testWrongMagic() { expect(write([0x50, 0x4B, 3, 4] + [UInt8](repeating: 0, count: 20)), "not an IDX file") }
     func testWrongDimensions() { expect(write(header([0, 0, 8, 3], [2, 32, 32]) + [UInt8](repeating: 0, count: 2048)), "32x32") }
     func testTruncated() { expect(write(header([0, 0, 8, 3], [10, 28, 28]) + [UInt8](repeating: 0, count: 784 * 3)), "truncated") }
     func testTruncatedGzip() throws {
-        let full = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("train-images-idx3-ubyte.gz"))))
+        let full = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("mnist-train-first512.idx3.gz"))))
         expect(write(Array(full.prefix(full.count / 2))), "truncated")
     }
     func testMissing() { expect("/nonexistent/train-images-idx3-ubyte.gz", "no such file") }
