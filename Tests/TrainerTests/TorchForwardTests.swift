@@ -13,11 +13,8 @@ final class TorchForwardTests: XCTestCase {
     }
 
     func testForwardMatchesPyTorch() throws {
-        let fx = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch-forward.json"))))
-        let ck = try CheckpointReader.read(Fixtures.path("forward.vaeckpt"))
-        let images = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
+        let (fx, ck, imgs) = try TorchFixture.load(Fixture.self)
         let n = fx.noise.count
-        let imgs = (0..<n).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
         let probe = FloatProbe(config: ck.config, images: imgs, noise: fx.noise)
         let total = probe.loss(ck.params)
         let o = probe.outputs
@@ -47,11 +44,8 @@ final class TorchGradientTests: XCTestCase {
     struct Fixture: Decodable { var noise: [[Double]]; var grad: [String: Grad] }
 
     func testGradientMatchesPyTorch() throws {
-        let fx = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch-forward.json"))))
-        let ck = try CheckpointReader.read(Fixtures.path("forward.vaeckpt"))
-        let images = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
+        let (fx, ck, imgs) = try TorchFixture.load(Fixture.self)
         let n = fx.noise.count
-        let imgs = (0..<n).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
         // Double here, so that the comparison measures PyTorch's float32 rounding, not ours.
         let probe = DoubleProbe(config: ck.config, images: imgs, noise: fx.noise)
         let g = probe.gradient(ck.params.map(Double.init))
@@ -68,3 +62,18 @@ final class TorchGradientTests: XCTestCase {
         }
     }
 }
+
+/// The PyTorch fixture, the checkpoint it was made from, and the images it used.
+enum TorchFixture {
+    static func load<F: Decodable>(_ type: F.Type) throws -> (F, CheckpointContents, [[Double]]) where F: HasNoise {
+        let fx = try JSONDecoder().decode(F.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch-forward.json"))))
+        let ck = try CheckpointReader.read(Fixtures.path("forward.vaeckpt"))
+        let images = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
+        let imgs = (0..<fx.noise.count).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
+        return (fx, ck, imgs)
+    }
+}
+
+protocol HasNoise { var noise: [[Double]] { get } }
+extension TorchForwardTests.Fixture: HasNoise {}
+extension TorchGradientTests.Fixture: HasNoise {}
