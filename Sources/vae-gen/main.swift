@@ -139,11 +139,7 @@ struct Generate: ParsableCommand {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        var sha = SHA256()
-        var digest = [UInt8](repeating: 0, count: 32)
-        all.withUnsafeBytes { sha.update($0) }
-        digest.withUnsafeMutableBufferPointer { sha.finish(into: $0.baseAddress!) }
-        let hex = digest.map { String(format: "%02x", $0) }.joined()
+        let hex = SHA256.hex(of: all)
 
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             fail("cannot create --out folder \(out): \(error.localizedDescription)")
@@ -250,7 +246,7 @@ struct Bench: ParsableCommand {
             return Double(now() - t) / 1e3 / Double(rounds * 100)
         }
         // Batch 100 through the 16-lane batch decoder (7 calls: 6 x 16 + 4).
-        let bm = try! DecoderModelHolder(rt)
+        let bm = try! BatchRuntime(rt)
         let b100lanes = median {
             let t = now()
             let rounds = max(1, images / 100)
@@ -322,8 +318,8 @@ struct Latent: ParsableCommand {
     }
 }
 
-/// The 16-lane batch decoder over a loaded runtime's image, with its own arena.
-final class DecoderModelHolder {
+/// The 16-lane batch decoder over a loaded runtime's image, with its own arena (for bench).
+final class BatchRuntime {
     let arena: UnsafeMutableRawBufferPointer
     let batch: BatchDecoder
     init(_ rt: Runtime) throws {

@@ -284,10 +284,7 @@ struct MakeGoldens: ParsableCommand {
         let decoder: Decoder
         do { decoder = try Decoder(model: model, arena: arena) } catch { fail("\(error.message)") }
         var digests = "# SHA-256 of the runtime's 8-bit images (784 bytes each; all16 = the 16 concatenated).\n"
-        var ckDigest = SHA256(), d = [UInt8](repeating: 0, count: 32)
-        fileBytes.withUnsafeBytes { ckDigest.update($0) }
-        d.withUnsafeMutableBufferPointer { ckDigest.finish(into: $0.baseAddress!) }
-        digests += "checkpoint sha256 \(d.map { String(format: "%02x", $0) }.joined())\n"
+        digests += "checkpoint sha256 \(SHA256.hex(of: fileBytes))\n"
         for seed in seeds {
             let latents = TrainerDecoder.seededLatents(seed: seed, count: count, latent: ck.config.latent)
             let floats = trainerDecoder.decode(latents)
@@ -300,16 +297,10 @@ struct MakeGoldens: ParsableCommand {
                     for i in 0..<count { decoder.generate(seed: seed, index: UInt64(i), latentScratch: l.baseAddress!, pixels: px.baseAddress! + i * model.pixelCount) }
                 }
             }
-            func hex(_ bytes: ArraySlice<UInt8>) -> String {
-                var s = SHA256(), out = [UInt8](repeating: 0, count: 32)
-                bytes.withUnsafeBytes { s.update($0) }
-                out.withUnsafeMutableBufferPointer { s.finish(into: $0.baseAddress!) }
-                return out.map { String(format: "%02x", $0) }.joined()
-            }
             for i in 0..<count {
-                digests += "seed \(seed) image \(i) sha256 \(hex(u8[(i * model.pixelCount)..<((i + 1) * model.pixelCount)]))\n"
+                digests += "seed \(seed) image \(i) sha256 \(SHA256.hex(of: u8[(i * model.pixelCount)..<((i + 1) * model.pixelCount)]))\n"
             }
-            digests += "seed \(seed) all\(count) sha256 \(hex(u8[...]))\n"
+            digests += "seed \(seed) all\(count) sha256 \(SHA256.hex(of: u8))\n"
             do {
                 try AtomicFile.write(fbytes.bytes, to: (out as NSString).appendingPathComponent("trainer-f32-seed\(seed).bin"))
                 try AtomicFile.write(u8, to: (out as NSString).appendingPathComponent("runtime-u8-seed\(seed).bin"))

@@ -56,12 +56,7 @@ final class Harness {
     }
 }
 
-func sha256Hex(_ bytes: [UInt8]) -> String {
-    var s = SHA256(), out = [UInt8](repeating: 0, count: 32)
-    bytes.withUnsafeBytes { s.update($0) }
-    out.withUnsafeMutableBufferPointer { s.finish(into: $0.baseAddress!) }
-    return out.map { String(format: "%02x", $0) }.joined()
-}
+func sha256Hex(_ bytes: [UInt8]) -> String { SHA256.hex(of: bytes) }
 
 func readFloats(_ path: String) throws -> [Float] {
     let d = try Data(contentsOf: URL(fileURLWithPath: path))
