@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.3
 import PackageDescription
 
 // Hot loops are written with SIMD types; on x86_64 they are compiled for AVX-512
@@ -20,6 +20,10 @@ let package = Package(
     targets: [
         // zlib from the system (Debian: libz-dev / zlib1g-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["libz-dev"])]),
+
+        // Which kernel level (portable, AVX2, AVX-512, NEON) this host may run: decided at run
+        // time, one place for the runtime and the trainer.
+        .target(name: "CPUFeatures", path: "Sources/CPUFeatures"),
 
         // The decoder runtime: no Foundation, no heap allocation, builds with Embedded Swift.
         .target(name: "VAEDecoder", path: "Sources/VAEDecoder", swiftSettings: hostSIMD),
