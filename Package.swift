@@ -25,8 +25,13 @@ let package = Package(
         // time, one place for the runtime and the trainer.
         .target(name: "CPUFeatures", path: "Sources/CPUFeatures"),
 
-        // The decoder runtime: no Foundation, no heap allocation, builds with Embedded Swift.
-        .target(name: "VAEDecoder", path: "Sources/VAEDecoder", swiftSettings: hostSIMD),
+        // The runtime's host kernels (C, one body per instruction-set level, picked at run time).
+        .target(name: "VAEHostKernels", dependencies: ["CPUFeatures"], path: "Sources/VAEHostKernels",
+                exclude: ["convt_f32_body.inc"]),
+
+        // The decoder runtime: no Foundation, no heap allocation, builds with Embedded Swift
+        // (where the host kernels are absent and it runs its own Swift kernels).
+        .target(name: "VAEDecoder", dependencies: ["VAEHostKernels", "CPUFeatures"], path: "Sources/VAEDecoder"),
 
         // Checkpoint format v1 (docs/checkpoint-format.md): reader, atomic writer.
         .target(name: "Checkpoint", dependencies: ["CZlib", "VAEDecoder"], path: "Sources/Checkpoint"),
@@ -59,7 +64,7 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint"], path: "Tests/TrainerTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
-        .testTarget(name: "DecoderTests", dependencies: ["VAEDecoder", "Checkpoint", "VAETrainer", "CMallocCounter"],
+        .testTarget(name: "DecoderTests", dependencies: ["VAEDecoder", "VAEHostKernels", "CPUFeatures", "Checkpoint", "VAETrainer", "CMallocCounter"],
                     path: "Tests/DecoderTests", exclude: ["Goldens"]),
     ],
     swiftLanguageModes: [.v5]

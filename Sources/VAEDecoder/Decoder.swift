@@ -3,66 +3,46 @@
 /// globals, no file system.
 public struct Decoder {
     public let model: DecoderModel
+    /// The kernel every layer runs with (KernelPath.swift decides; tests pick each in turn).
+    public let path: KernelPath
     let bufferA: UnsafeMutablePointer<Float>
     let bufferB: UnsafeMutablePointer<Float>
     let scratch: UnsafeMutablePointer<Float>?
 
-    /// Whether this build runs the vectorised host kernel (it needs extra scratch).
-    public static var usesVectorKernel: Bool {
-        #if arch(x86_64) || arch(arm64)
-        return true
-        #else
-        return false
-        #endif
-    }
-
-    /// Arena bytes `model` needs in this build: two activation buffers, and on hosts the
-    /// vector kernel's padded-input scratch.
-    public static func arenaBytes(for model: DecoderModel) -> Int {
-        var floats = 2 * model.maxActivation
-        #if arch(x86_64) || arch(arm64)
+    /// Arena bytes `model` needs with `path`: two activation buffers and the path's scratch.
+    public static func arenaBytes(for model: DecoderModel, path: KernelPath = .automatic) -> Int {
         var s = 0
-        for i in 0..<model.layerCount { s = max(s, paddedScratchFloats(model.layers[i])) }
-        floats += s
-        #endif
-        return floats * 4
+        for i in 0..<model.layerCount { s = max(s, path.scratchFloats(model.layers[i])) }
+        return (2 * model.maxActivation + s) * 4
     }
 
-    /// An arena this large serves any image within `Capacity` (for static allocation).
+    /// An arena this large serves any image within `Capacity` on any path (for static allocation).
     public static var maxArenaBytes: Int {
         var floats = 2 * Capacity.maxActivation
-        #if arch(x86_64) || arch(arm64)
-        // in*H*(H + 2(k-1)) = in*H*H + 2(k-1)*in*H, and in*H*H is itself an activation (or the latent).
-        floats += Capacity.maxActivation + 2 * (Capacity.maxKernel - 1) * Capacity.maxChannels * Capacity.maxSide + 32
-        #endif
+        if KernelPath.hasHostKernels {
+            // The host kernels' padded input: in*H*(H + 2(k-1)) + 32 = in*H*H + 2(k-1)*in*H + 32,
+            // and in*H*H is itself an activation (or the latent).
+            floats += Capacity.maxActivation + 2 * (Capacity.maxKernel - 1) * Capacity.maxChannels * Capacity.maxSide + 32
+        }
         return floats * 4
     }
 
-    public init(model: DecoderModel, arena: UnsafeMutableRawBufferPointer) throws(DecoderError) {
+    public init(model: DecoderModel, arena: UnsafeMutableRawBufferPointer, path: KernelPath = .automatic) throws(DecoderError) {
+        guard path.isAvailable else { throw .badArgument }
         guard let base = arena.baseAddress else { throw .badArgument }
         guard Int(bitPattern: base) & 3 == 0 else { throw .misaligned }
-        guard arena.count >= Decoder.arenaBytes(for: model) else { throw .arenaTooSmall }
+        guard arena.count >= Decoder.arenaBytes(for: model, path: path) else { throw .arenaTooSmall }
         self.model = model
+        self.path = path
         let f = base.assumingMemoryBound(to: Float.self)
         bufferA = f
         bufferB = f + model.maxActivation
-        #if arch(x86_64) || arch(arm64)
         scratch = f + 2 * model.maxActivation
-        #else
-        scratch = nil
-        #endif
     }
 
-    /// Runs one layer with the kernel this build uses.
     @inline(__always)
     func run(_ l: DecoderLayer, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        #if arch(x86_64) || arch(arm64)
-        convTransposeVector(l, input: input, output: output, scratch: scratch.unsafelyUnwrapped)
-        #else
-        // Register-blocked kernels exist for the shipped decoder's layer shapes; any other
-        // shape runs the reference loop (same bits, slower).
-        if !convTransposeFast(l, input: input, output: output) { convTransposeReference(l, input: input, output: output) }
-        #endif
+        path.run(l, input, output, scratch: scratch)
     }
 
     /// Layer i alone, from `input` to `output` (for per-layer benchmarks).
@@ -86,7 +66,7 @@ public struct Decoder {
         var src = latent
         for i in 0..<model.layerCount {
             let dst = i == model.layerCount - 1 ? out : (i % 2 == 0 ? bufferA : bufferB)
-            convTransposeReference(model.layers[i], input: src, output: dst)
+            KernelPath.reference.run(model.layers[i], src, dst, scratch: nil)
             src = UnsafePointer(dst)
         }
     }

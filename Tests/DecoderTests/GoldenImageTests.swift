@@ -61,16 +61,25 @@ final class GoldenImageTests: XCTestCase {
         }
     }
 
-    func testVectorKernelEqualsReferenceKernelBitForBit() throws {
-        let h = try Harness()
-        var differing = 0
-        for i in 0..<1000 {
-            var lat = [Float](repeating: 0, count: h.model.latent)
-            lat.withUnsafeMutableBufferPointer { LatentGenerator.fill(seed: 99, image: UInt64(i), latent: h.model.latent, into: $0.baseAddress!) }
-            let a = h.decodeFloat(lat), b = h.decodeReference(lat)
-            differing += zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+    /// Every kernel path this machine can run (the portable one included, forced), on the
+    /// shipped decoder: the reference kernel's bits. The slow paths see fewer latents.
+    func testEveryKernelPathEqualsReferenceKernelBitForBit() throws {
+        XCTAssertTrue(KernelPath.available.contains(.portable), "the host kernels are missing from this build")
+        for path in KernelPath.available where path != .reference {
+            let h = try Harness(path: path)
+            XCTAssertEqual(h.decoder.path, path)
+            var differing = 0
+            let count = path == .portable || path == .blocked ? 60 : 1000
+            for i in 0..<count {
+                var lat = [Float](repeating: 0, count: h.model.latent)
+                lat.withUnsafeMutableBufferPointer { LatentGenerator.fill(seed: 99, image: UInt64(i), latent: h.model.latent, into: $0.baseAddress!) }
+                let a = h.decodeFloat(lat), b = h.decodeReference(lat)
+                differing += zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
+            }
+            XCTAssertEqual(differing, 0, "\(path.name): pixels whose float bits differ from the reference kernel's")
+            XCTAssertEqual(h.generate(seed: 42, count: 16), try Data(contentsOf: URL(fileURLWithPath: Repo.golden("runtime-u8-seed42.bin"))).map { $0 },
+                           "\(path.name): seed 42 differs from the golden bytes")
         }
-        XCTAssertEqual(differing, 0, "pixels whose float bits differ between the two kernels")
     }
 }
 
@@ -81,7 +90,8 @@ final class BatchDecoderTests: XCTestCase {
         let m = h.model
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: BatchDecoder.arenaBytes(for: m), alignment: 64)
         defer { arena.deallocate() }
-        let batch = try BatchDecoder(model: m, arena: arena)
+        for path in KernelPath.available where path.rawValue >= 0 {
+        let batch = try BatchDecoder(model: m, arena: arena, path: path)
         for count in [16, 5] {
             var latents = [Float](repeating: 0, count: count * m.latent)
             latents.withUnsafeMutableBufferPointer { p in
@@ -91,8 +101,9 @@ final class BatchDecoderTests: XCTestCase {
             latents.withUnsafeBufferPointer { l in out.withUnsafeMutableBufferPointer { batch.decode(latents: l.baseAddress!, count: count, into: $0.baseAddress!) } }
             for i in 0..<count {
                 let single = h.decodeFloat(Array(latents[(i * m.latent)..<((i + 1) * m.latent)]))
-                XCTAssertEqual(Array(out[(i * m.pixelCount)..<((i + 1) * m.pixelCount)]).map(\.bitPattern), single.map(\.bitPattern), "image \(i) of \(count)")
+                XCTAssertEqual(Array(out[(i * m.pixelCount)..<((i + 1) * m.pixelCount)]).map(\.bitPattern), single.map(\.bitPattern), "\(path.name): image \(i) of \(count)")
             }
+        }
         }
         XCTAssertThrowsError(try BatchDecoder(model: m, arena: UnsafeMutableRawBufferPointer(rebasing: arena[16...]))) {
             XCTAssertEqual($0 as? DecoderError, .misaligned)
@@ -119,7 +130,7 @@ final class OtherArchitectureTests: XCTestCase {
         var worst: Float = 0
         for (l, e) in zip(latents, expected) {
             let got = rt.decodeFloat(l)
-            XCTAssertEqual(got.map(\.bitPattern), rt.decodeReference(l).map(\.bitPattern), "vector vs reference", file: file, line: line)
+            XCTAssertEqual(got.map(\.bitPattern), rt.decodeReference(l).map(\.bitPattern), "\(rt.decoder.path.name) vs reference", file: file, line: line)
             for (a, b) in zip(got, e) { worst = max(worst, abs(a - b)) }
         }
         XCTAssertLessThanOrEqual(worst, 1e-4, file: file, line: line)

@@ -9,26 +9,19 @@ enum Repo {
     static func golden(_ name: String) -> String { path("Tests/DecoderTests/Goldens/" + name) }
 }
 
-/// A runtime over a decoder image, with every buffer made once.
+/// A runtime over a decoder image (the runtime's own owner type), on a chosen kernel path.
 final class Harness {
-    let image: UnsafeMutableRawBufferPointer
-    let arena: UnsafeMutableRawBufferPointer
-    let decoder: Decoder
+    let loaded: LoadedDecoder
+    var decoder: Decoder { loaded.decoder }
     var model: DecoderModel { decoder.model }
 
-    init(image bytes: [UInt8]) throws {
-        image = .allocate(byteCount: bytes.count, alignment: 64)
-        image.copyBytes(from: bytes)
-        let m = try DecoderModel(image: UnsafeRawBufferPointer(image))
-        arena = .allocate(byteCount: Decoder.arenaBytes(for: m), alignment: 64)
-        decoder = try Decoder(model: m, arena: arena)
+    init(image bytes: [UInt8], path: KernelPath = .automatic) throws {
+        loaded = try LoadedDecoder(image: bytes, path: path)
     }
 
-    convenience init(checkpoint: String = Repo.checkpoint) throws {
-        try self.init(image: try CheckpointReader.readDecoderImage(checkpoint).image)
+    convenience init(checkpoint: String = Repo.checkpoint, path: KernelPath = .automatic) throws {
+        try self.init(image: try CheckpointReader.readDecoderImage(checkpoint).image, path: path)
     }
-
-    deinit { image.deallocate(); arena.deallocate() }
 
     func decodeFloat(_ latent: [Float]) -> [Float] {
         var out = [Float](repeating: 0, count: model.pixelCount)

@@ -1,0 +1,128 @@
+// The one place that decides which float32 kernel runs a layer. Every path computes the bits
+// of docs/checkpoint-format.md section 2.1 (tests hold each equal to `.reference`); they differ
+// only in speed:
+//
+//   .reference  convTransposeReference: the plain loop that defines the maths (any build)
+//   .blocked    targets without the host kernels (Cortex-M): register-blocked kernels generated
+//               for the shipped layer shapes (ConvTransposeFast.swift), the reference otherwise
+//   .portable / .avx2 / .avx512 / .neon   hosts: the C kernels of Sources/VAEHostKernels, one
+//               body compiled per instruction-set level; `.automatic` takes the best level the
+//               CPU has (cpu_features.h), lowered by the environment variable VAE_KERNELS.
+#if canImport(VAEHostKernels)
+import CPUFeatures
+import VAEHostKernels
+#endif
+
+public enum KernelPath: Int32, CaseIterable {
+    case reference = -2
+    case blocked = -1
+    case portable = 0
+    case avx2 = 1
+    case avx512 = 2
+    case neon = 3
+
+    /// Whether this build has the host kernels (SwiftPM builds for x86-64 and arm64 do; the
+    /// firmware's Embedded Swift build does not).
+    public static var hasHostKernels: Bool {
+        #if canImport(VAEHostKernels)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// The path a `Decoder` takes unless told otherwise.
+    public static var automatic: KernelPath {
+        #if canImport(VAEHostKernels)
+        return KernelPath(rawValue: vae_isa_selected()) ?? .portable
+        #else
+        return .blocked
+        #endif
+    }
+
+    /// The best path this CPU can run (ignoring VAE_KERNELS).
+    public static var best: KernelPath {
+        #if canImport(VAEHostKernels)
+        return KernelPath(rawValue: vae_isa_detected()) ?? .portable
+        #else
+        return .blocked
+        #endif
+    }
+
+    /// Whether this build and this CPU can run the path.
+    public var isAvailable: Bool {
+        switch self {
+        case .reference: return true
+        case .blocked: return true
+        case .portable: return KernelPath.hasHostKernels
+        case .avx2, .avx512:
+            #if arch(x86_64)
+            return KernelPath.hasHostKernels && rawValue <= KernelPath.best.rawValue
+            #else
+            return false
+            #endif
+        case .neon:
+            #if arch(arm64)
+            return KernelPath.hasHostKernels
+            #else
+            return false
+            #endif
+        }
+    }
+
+    /// The paths this build and CPU can run, best last.
+    public static var available: [KernelPath] { allCases.filter { $0.isAvailable } }
+
+    public var name: StaticString {
+        switch self {
+        case .reference: return "reference"
+        case .blocked: return "blocked"
+        case .portable: return "portable"
+        case .avx2: return "avx2"
+        case .avx512: return "avx512"
+        case .neon: return "neon"
+        }
+    }
+
+    /// Floats of arena scratch the path needs for `l`, beyond the two activation buffers.
+    func scratchFloats(_ l: DecoderLayer) -> Int {
+        #if canImport(VAEHostKernels)
+        if rawValue >= 0 {
+            var c = l.cLayer
+            return vae_convt_f32_scratch_floats(&c)
+        }
+        #endif
+        return 0
+    }
+
+    /// Layer `l` from `input` to `output` (activation included).
+    @inline(__always)
+    func run(_ l: DecoderLayer, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+             scratch: UnsafeMutablePointer<Float>?) {
+        switch self {
+        case .reference:
+            convTransposeReference(l, input: input, output: output)
+        case .blocked:
+            if !convTransposeFast(l, input: input, output: output) { convTransposeReference(l, input: input, output: output) }
+        default:
+            #if canImport(VAEHostKernels)
+            var c = l.cLayer
+            vae_convt_f32(&c, input, output, scratch, rawValue)
+            if l.activation == .sigmoid { Sigmoid.apply(output, count: l.outputCount) }
+            #else
+            convTransposeReference(l, input: input, output: output)
+            #endif
+        }
+    }
+}
+
+#if canImport(VAEHostKernels)
+extension DecoderLayer {
+    /// The layer as the C kernels take it (pointers into the same image).
+    var cLayer: vae_convt_f32_layer {
+        vae_convt_f32_layer(in_channels: Int32(inChannels), out_channels: Int32(outChannels), kernel: Int32(kernel),
+                            in_side: Int32(inSide), activation: Int32(activation.rawValue), slope: slope,
+                            weights: weights, bias: bias, weight_slack_bytes: Int32(min(weightSlackBytes, 1 << 20)))
+    }
+}
+#endif

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import ImageIO
+import VAEDecoder
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate digits (the default subcommand).")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Seed of the latent vectors (0 ... 2^64-1).")
+    var seed: UInt64 = 42
+
+    @Option(name: .shortAndLong, help: "How many digits (1 ... 100000).")
+    var n = 100
+
+    @Option(help: "Index of the first digit (digits first ..< first+n of the seed).")
+    var first: UInt64 = 0
+
+    @Option(help: "Output folder for grid.png (and per-digit files).")
+    var out = "vae-gen-out"
+
+    @Option(help: "Also write each digit as its own file: none, png or pgm.")
+    var each: EachFormat = .none
+
+    @Option(help: "Grid upscaling factor (1 ... 8).")
+    var scale = 2
+
+    func validate() throws {
+        guard (1...100_000).contains(n) else { throw ValidationError("-n must be between 1 and 100000 (got \(n))") }
+        guard (1...8).contains(scale) else { throw ValidationError("--scale must be between 1 and 8 (got \(scale))") }
+        guard first <= UInt64.max - UInt64(n) else { throw ValidationError("--first + -n overflows") }
+    }
+
+    func run() throws {
+        let rt = model.load()
+        let m = rt.model
+        let px = m.pixelCount
+        var all = [UInt8](repeating: 0, count: n * px)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        all.withUnsafeMutableBufferPointer { buf in
+            for i in 0..<n {
+                rt.generate(seed: seed, index: first + UInt64(i), pixels: buf.baseAddress! + i * px)
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let hex = SHA256.hex(of: all)
+
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            fail("cannot create --out folder \(out): \(error.localizedDescription)")
+        }
+        let side = m.outputSide
+        let tiles = (0..<n).map { Array(all[($0 * px)..<(($0 + 1) * px)]) }
+        let grid = Grid.compose(tiles, tileWidth: side, tileHeight: side, gap: 2, scale: scale)
+        let gridPath = (out as NSString).appendingPathComponent("grid.png")
+        do {
+            try AtomicFile.write(PNG.encode(grid), to: gridPath)
+            if each != .none {
+                for (i, t) in tiles.enumerated() {
+                    let name = String(format: "digit-%llu-%06llu.%@", seed, first + UInt64(i), each.rawValue)
+                    let path = (out as NSString).appendingPathComponent(name)
+                    let data: [UInt8] = each == .png
+                        ? PNG.encode(GrayImage(width: side, height: side, pixels: t))
+                        : Array("P5\n\(side) \(side)\n255\n".utf8) + t
+                    try AtomicFile.write(data, to: path)
+                }
+            }
+        } catch { fail("\(error)") }
+        let layout = Grid.layout(count: n)
+        print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(model.precision.rawValue), in \(String(format: "%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
+        print("sha256 \(hex)")
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct VAEGen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae-gen",
+        abstract: "Turn seeded random vectors into digits with the decoder runtime.",
+        discussion: """
+        Image i of --seed S is decoded from a latent vector that is a pure
+        function of (S, i) (docs/latent-generator.md), by the same runtime that
+        runs on microcontrollers: every machine prints the same SHA-256 for the
+        same seed, count and checkpoint.
+
+        Examples:
+          vae-gen --seed 42 -n 100            a 10x10 grid in vae-gen-out/grid.png
+          vae-gen --seed 7 -n 16 --each png   also one PNG per digit
+          vae-gen export-decoder --out d.vaed the decoder image for flash
+          vae-gen bench                       microseconds per image
+
+        The options of the default subcommand: vae-gen help generate
+        """,
+        subcommands: [Generate.self, ExportDecoder.self, Latent.self, Bench.self],
+        defaultSubcommand: Generate.self)
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("vae-gen: error: \(message)\n".utf8))
+    exit(1)
+}
