@@ -1,4 +1,4 @@
-#if canImport(VAEHostKernels)
+#if canImport(VAEHostKernels) && !hasFeature(Embedded)
 /// "Load an image, check it, give it an arena", once, for host programs (the tools, the tests):
 /// owns an aligned copy of the image, the arena and a latent buffer, and frees them when it
 /// goes. Decoding through it allocates nothing. (Targets and the C interface take caller memory

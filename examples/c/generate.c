@@ -7,11 +7,13 @@
  *
  * The program allocates (it is a host tool); the library it calls never does.
  */
+#define _POSIX_C_SOURCE 200112L   /* clock_gettime */
 #include "vae_decoder.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -63,10 +65,14 @@ int main(int argc, char **argv) {
     size_t px = vae_decoder_pixel_count(&state);
     uint8_t *pixels = malloc(px * (size_t)n);
     if (!arena || !pixels) { fprintf(stderr, "generate: out of memory\n"); return 1; }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (unsigned long long i = 0; i < n; i++) {
         rc = vae_generate(&state, seed, first + i, pixels + i * px);
         if (rc != VAE_OK) return fail("vae_generate", rc);
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 
     uint8_t digest[32];
     rc = vae_sha256(pixels, px * (size_t)n, digest);
@@ -78,8 +84,8 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    printf("generate: %llu digits of seed %llu (from %llu), latent %zu, %zu pixels each, arena %zu bytes\n",
-           n, seed, first, vae_decoder_latent_dim(&state), px, arena_size);
+    printf("generate: %llu digits of seed %llu (from %llu), latent %zu, %zu pixels each, arena %zu bytes, in %.2f ms\n",
+           n, seed, first, vae_decoder_latent_dim(&state), px, arena_size, ms);
     printf("sha256 ");
     for (int i = 0; i < 32; i++) printf("%02x", digest[i]);
     printf("\n");
