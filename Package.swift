@@ -34,10 +34,13 @@ let package = Package(
         .target(name: "VAEDecoder", dependencies: ["VAEHostKernels", "CPUFeatures"], path: "Sources/VAEDecoder"),
 
         // Checkpoint format v1 (docs/checkpoint-format.md): reader, atomic writer.
-        .target(name: "Checkpoint", dependencies: ["CZlib", "VAEDecoder"], path: "Sources/Checkpoint"),
+        .target(name: "Checkpoint", dependencies: ["CZlib", "VAEDecoder", "ToolSupport"], path: "Sources/Checkpoint"),
+
+        // printf-style formatting, paths, stderr without Foundation (the tools' start-up time).
+        .target(name: "ToolSupport", path: "Sources/ToolSupport"),
 
         // PNG encoding, image grids, loss plots.
-        .target(name: "ImageIO", dependencies: ["CZlib"], path: "Sources/ImageIO"),
+        .target(name: "ImageIO", dependencies: ["CZlib", "ToolSupport"], path: "Sources/ImageIO"),
 
         // The model, its gradients, Adam, MNIST loading: everything vae-train needs.
         .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder"],
@@ -48,7 +51,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/vae-train"),
         .executableTarget(name: "vae-gen",
-                          dependencies: ["VAEDecoder", "Checkpoint", "ImageIO",
+                          dependencies: ["VAEDecoder", "Checkpoint", "ImageIO", "ToolSupport",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/vae-gen"),
 

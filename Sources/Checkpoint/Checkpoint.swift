@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ToolSupport
 import VAEDecoder
 
 public struct CheckpointError: Error, CustomStringConvertible {
@@ -48,7 +58,7 @@ public enum SectionTag {
     static func name(_ t: UInt32) -> String {
         let b = (0..<4).map { UInt8((t >> (8 * UInt32($0))) & 0xFF) }
         if b.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: b, as: UTF8.self) + "\"" }
-        return String(format: "0x%08x", t)
+        return cformat("0x%08x", t)
     }
 }
 

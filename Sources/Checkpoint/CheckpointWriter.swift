@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ToolSupport
 import VAEDecoder
 
 public enum CheckpointWriter {
@@ -115,8 +125,8 @@ public enum CheckpointWriter {
 /// Temp file in the same folder, fsync, rename, fsync the folder (docs/checkpoint-format.md 1.6).
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let tmp = (dir as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
+        let dir = Path.dirname(path)
+        let tmp = Path.join(dir, ".\(Path.basename(path)).tmp-\(getpid())")
         func fail(_ what: String, _ e: Int32) -> CheckpointError {
             CheckpointError(path: path, problem: "\(what): \(String(cString: strerror(e))); the previous file, if any, is untouched")
         }
@@ -127,7 +137,7 @@ public enum AtomicFile {
         var written = 0
         let wrote = bytes.withUnsafeBytes { b -> Int32 in
             while written < b.count {
-                let n = Foundation.write(fd, b.baseAddress! + written, b.count - written)
+                let n = posixWrite(fd, b.baseAddress! + written, b.count - written)
                 if n < 0 { if errno == EINTR { continue }; return errno }
                 written += n
             }
@@ -141,4 +151,14 @@ public enum AtomicFile {
         let dfd = open(dir, O_RDONLY)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
+}
+
+/// write(2) by its module's name: the type `AtomicFile` has a `write` of its own.
+@inline(__always)
+private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
 }

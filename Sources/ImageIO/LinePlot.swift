@@ -6,7 +6,17 @@
 // finite data with 5% margins on each side; ticks are "nice" numbers
 // (1, 2, 2.5 or 5 x 10^k apart, 4 to 6 of them when possible).
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import ToolSupport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One curve: points joined in the given order, with a marker at each point.
 public struct Series {
@@ -198,11 +208,11 @@ public enum LinePlot {
             return values.map { v in
                 if v == 0 { return "0" }
                 let m = v / pow(10, Double(e))
-                return String(format: "%.*f", decimals, m) + "e\(e)"
+                return cformat("%.*f", Int32(decimals), m) + "e\(e)"
             }
         }
         let decimals = min(15, max(0, -exponent + extra))
-        return values.map { String(format: "%.*f", decimals, $0) }
+        return values.map { cformat("%.*f", Int32(decimals), $0) }
     }
 
     // MARK: - Text helpers

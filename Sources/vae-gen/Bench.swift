@@ -1,6 +1,16 @@
 import ArgumentParser
 import Checkpoint
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ToolSupport
 import ImageIO
 import VAEDecoder
 
@@ -34,7 +44,7 @@ struct Bench: ParsableCommand {
             let xs = (0..<repeats).map { _ in body() }.sorted()
             return xs[xs.count / 2]
         }
-        func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+        func now() -> UInt64 { monotonicNanoseconds() }
         // Batch 1: one latent decoded again and again (latency of a single image).
         let b1 = median {
             let t = now()
@@ -82,17 +92,17 @@ struct Bench: ParsableCommand {
                     for _ in 0..<images { rt.decoder.runLayer(i, input: a, output: b) }
                     return Double(now() - t) / 1e3 / Double(images)
                 }
-                layerLines.append(String(format: "  layer %d: %2d->%2d k%d %2dx%-2d -> %2dx%-2d  %7.2f us  %6.1f GFLOP/s", i, l.inChannels, l.outChannels,
+                layerLines.append(cformat("  layer %d: %2d->%2d k%d %2dx%-2d -> %2dx%-2d  %7.2f us  %6.1f GFLOP/s", i, l.inChannels, l.outChannels,
                                          l.kernel, l.inSide, l.inSide, l.outSide, l.outSide, us, 2 * Double(lm) / (us * 1e3)))
                 a.update(from: b, count: l.outputCount)
             }
         }
-        print(String(format: "decoder: %d layers, %.3f M multiply-adds per image, float32, %@ kernels, 1 thread",
-                     m.layerCount, Double(macs) / 1e6, "\(rt.decoder.path.name)"))
-        print(String(format: "batch 1:   %7.2f us/image  (%.1f GFLOP/s)", b1, 2 * Double(macs) / (b1 * 1e3)))
-        print(String(format: "batch 100: %7.2f us/image  (%.1f GFLOP/s)  one image at a time", b100, 2 * Double(macs) / (b100 * 1e3)))
-        print(String(format: "batch 100: %7.2f us/image  (%.1f GFLOP/s)  16-lane batch decoder", b100lanes, 2 * Double(macs) / (b100lanes * 1e3)))
-        print(String(format: "latent generation: %.2f us/image", gen))
+        print(cformat("decoder: %d layers, %.3f M multiply-adds per image, float32, ", m.layerCount, Double(macs) / 1e6)
+              + "\(rt.decoder.path.name) kernels, 1 thread")
+        print(cformat("batch 1:   %7.2f us/image  (%.1f GFLOP/s)", b1, 2 * Double(macs) / (b1 * 1e3)))
+        print(cformat("batch 100: %7.2f us/image  (%.1f GFLOP/s)  one image at a time", b100, 2 * Double(macs) / (b100 * 1e3)))
+        print(cformat("batch 100: %7.2f us/image  (%.1f GFLOP/s)  16-lane batch decoder", b100lanes, 2 * Double(macs) / (b100lanes * 1e3)))
+        print(cformat("latent generation: %.2f us/image", gen))
         print("memory: decoder image \(rt.image.count) bytes (read in place), arena \(rt.arena.count) bytes, " +
               "decoder struct \(MemoryLayout<Decoder>.size) bytes; batch decoder arena \(BatchDecoder.arenaBytes(for: m)) bytes")
         print("per layer (batch 1):")

@@ -1,6 +1,16 @@
 import ArgumentParser
 import Checkpoint
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ToolSupport
 import ImageIO
 import VAEDecoder
 
@@ -38,28 +48,28 @@ struct Generate: ParsableCommand {
         let m = rt.model
         let px = m.pixelCount
         var all = [UInt8](repeating: 0, count: n * px)
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let t0 = monotonicNanoseconds()
         all.withUnsafeMutableBufferPointer { buf in
             for i in 0..<n {
                 rt.generate(seed: seed, index: first + UInt64(i), pixels: buf.baseAddress! + i * px)
             }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let seconds = Double(monotonicNanoseconds() - t0) / 1e9
         let hex = SHA256.hex(of: all)
 
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            fail("cannot create --out folder \(out): \(error.localizedDescription)")
+            fail("cannot create --out folder \(out): \(error)")
         }
         let side = m.outputSide
         let tiles = (0..<n).map { Array(all[($0 * px)..<(($0 + 1) * px)]) }
         let grid = Grid.compose(tiles, tileWidth: side, tileHeight: side, gap: 2, scale: scale)
-        let gridPath = (out as NSString).appendingPathComponent("grid.png")
+        let gridPath = Path.join(out, "grid.png")
         do {
             try AtomicFile.write(PNG.encode(grid), to: gridPath)
             if each != .none {
                 for (i, t) in tiles.enumerated() {
-                    let name = String(format: "digit-%llu-%06llu.%@", seed, first + UInt64(i), each.rawValue)
-                    let path = (out as NSString).appendingPathComponent(name)
+                    let name = cformat("digit-%llu-%06llu.", seed, first + UInt64(i)) + each.rawValue
+                    let path = Path.join(out, name)
                     let data: [UInt8] = each == .png
                         ? PNG.encode(GrayImage(width: side, height: side, pixels: t))
                         : Array("P5\n\(side) \(side)\n255\n".utf8) + t
@@ -68,7 +78,7 @@ struct Generate: ParsableCommand {
             }
         } catch { fail("\(error)") }
         let layout = Grid.layout(count: n)
-        print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(model.precision.rawValue), in \(String(format: "%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
+        print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(model.precision.rawValue), in \(cformat("%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
         print("sha256 \(hex)")
     }
 }

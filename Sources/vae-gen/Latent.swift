@@ -1,5 +1,15 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ToolSupport
 import VAEDecoder
 
 struct Latent: ParsableCommand {
@@ -18,7 +28,7 @@ struct Latent: ParsableCommand {
     func run() {
         for j in 0..<dim {
             let z = LatentGenerator.component(seed: seed, image: index, index: j, latent: dim)
-            print(String(format: "%3d  %+.8f  0x%08X", j, z, z.bitPattern))
+            print(cformat("%3d  %+.8f  0x%08X", j, z, z.bitPattern))
         }
     }
 }

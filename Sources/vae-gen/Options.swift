@@ -1,6 +1,16 @@
 import ArgumentParser
 import Checkpoint
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ToolSupport
 import ImageIO
 import VAEDecoder
 

@@ -1,5 +1,15 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ToolSupport
 
 @main
 struct VAEGen: ParsableCommand {
@@ -25,6 +35,6 @@ struct VAEGen: ParsableCommand {
 }
 
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("vae-gen: error: \(message)\n".utf8))
+    printError("vae-gen: error: \(message)")
     exit(1)
 }
