@@ -244,7 +244,9 @@ public enum CheckpointReader {
             let seed = try r.u64("seed")
             var rng: [UInt64] = []
             for i in 0..<4 { rng.append(try r.u64("RNG word \(i)")) }
-            let ipe = try r.int("images per epoch", max: 1 << 30)
+            let ipe64 = try r.u64("images per epoch")   // a u64 (1.4): all 8 bytes, not the low 4
+            guard ipe64 <= 1 << 30 else { throw fail("images per epoch is \(ipe64), more than the limit \(1 << 30)") }
+            let ipe = Int(ipe64)
             var m = [Float](repeating: 0, count: layout.total), v = m
             for e in layout.entries {
                 for (prefix, isM) in [("adam.m.", true), ("adam.v.", false)] {

@@ -77,4 +77,71 @@ final class LatentGeneratorTests: XCTestCase {
         XCTAssertLessThan(worstExp, 3e-7)
         XCTAssertLessThan(worstLog, 3e-7)
     }
+
+    // MARK: the quantile, exactly as docs/latent-generator.md section 3 lists it
+
+    /// Section 3's coefficients, as float32 bit patterns (the code writes them as decimals).
+    static let a: [UInt32] = [0xC21E_C98E, 0x435C_F234, 0xC389_F6D9, 0x430A_5B96, 0xC1F5_5182, 0x4020_6C99]
+    static let b: [UInt32] = [0xC259_E786, 0x4321_95F9, 0xC31B_B2F0, 0x4285_9A46, 0xC154_7DAC]
+    static let c: [UInt32] = [0xBBFF_186D, 0xBEA5_1126, 0xC019_A606, 0xC023_2ED1, 0x408B_FD40, 0x403C_0AE1]
+    static let d: [UInt32] = [0x3BFF_16C3, 0x3EA5_1A69, 0x401C_7D14, 0x4070_483B]
+    static let pLow: UInt32 = 0x3CC6_A7F0, pHigh: UInt32 = 0x3F79_CAC0
+
+    /// The quantile written from the doc alone.
+    static func documented(_ u: Float) -> Float {
+        func horner(_ k: [UInt32], _ x: Float, one: Bool) -> Float {
+            var acc = Float(bitPattern: k[0])
+            for w in k.dropFirst() { acc = acc * x + Float(bitPattern: w) }
+            return one ? acc * x + 1 : acc
+        }
+        func tail(_ q: Float) -> Float { horner(c, q, one: false) / horner(d, q, one: true) }
+        if u < Float(bitPattern: pLow) { return tail((-2 * PortableMath.log(u)).squareRoot()) }
+        if u > Float(bitPattern: pHigh) { return -tail((-2 * PortableMath.log(1 - u)).squareRoot()) }
+        let q = u - 0.5, r = q * q
+        return horner(a, r, one: false) * q / horner(b, r, one: true)
+    }
+
+    func testQuantileIsTheDocumentedEvaluationForEveryUniform() {
+        // All 2^23 values u can take: the code and the doc's coefficient table, operation order
+        // and region bounds give the same bits, and Q(1 - u) = -Q(u) exactly.
+        var mismatches = 0, asymmetric = 0, firstMismatch: UInt32?
+        for k in 0..<(UInt32(1) << 23) {
+            let u = Float(2 * k + 1) * 0x1.0p-24
+            let z = LatentGenerator.normal(fromUniform: u)
+            if z.bitPattern != Self.documented(u).bitPattern { mismatches += 1; if firstMismatch == nil { firstMismatch = k } }
+            if LatentGenerator.normal(fromUniform: 1 - u).bitPattern != (-z).bitPattern { asymmetric += 1 }
+        }
+        XCTAssertEqual(mismatches, 0, "first at k = \(firstMismatch.map(String.init) ?? "-")")
+        XCTAssertEqual(asymmetric, 0)
+    }
+
+    func testRegionBoundsAreFloat32AndTheUpperIsOneMinusTheLower() {
+        let lo: Float = 0.024_25
+        XCTAssertEqual(lo.bitPattern, Self.pLow)
+        XCTAssertEqual((1 - lo).bitPattern, Self.pHigh, "1 - 0.02425f rounds to 0x3F79CAC0")
+        XCTAssertEqual(Float(0.975_75).bitPattern, Self.pHigh + 1, "the literal 0.97575f is one ulp higher")
+    }
+
+    func testBoundaryVectors() {
+        // (top 23 bits t, u = (2t + 1) * 2^-24, z): the uniforms on either side of each bound.
+        let vectors: [(t: UInt64, u: UInt32, z: UInt32)] = [
+            (203_423, 0x3CC6_A7E0, 0xBFFC_8A01),     // u < 0.02425f: lower tail, -1.97296154
+            (203_424, 0x3CC6_A820, 0xBFFC_865D),     // central, -1.97285044
+            (8_185_183, 0x3F79_CABF, 0x3FFC_865D),   // central, +1.97285044
+            (8_185_184, 0x3F79_CAC1, 0x3FFC_8A01),   // u = 0.97575f > 1 - 0.02425f: upper tail, +1.97296154
+            (8_185_185, 0x3F79_CAC3, 0x3FFC_8A13),   // upper tail, +1.97296369
+        ]
+        for v in vectors {
+            let u = LatentGenerator.uniform(v.t << 41)
+            XCTAssertEqual(u.bitPattern, v.u, "t = \(v.t)")
+            XCTAssertEqual(LatentGenerator.normal(fromUniform: u).bitPattern, v.z, "t = \(v.t)")
+        }
+        // A reader that put u = 0.97575f in the central region would get 0x3FFC8091 (+1.97267354).
+        let u = Float(bitPattern: 0x3F79_CAC1), q = u - 0.5, r = q * q
+        func horner(_ k: [UInt32], _ x: Float) -> Float { k.dropFirst().reduce(Float(bitPattern: k[0])) { $0 * x + Float(bitPattern: $1) } }
+        XCTAssertEqual((horner(Self.a, r) * q / (horner(Self.b, r) * r + 1)).bitPattern, 0x3FFC_8091)
+        // Reachable: seed 42, image 7466, component 45 (draw 477869) has t = 8185184.
+        XCTAssertEqual(LatentGenerator.draw(seed: 42, index: 7466 * 64 + 45) >> 41, 8_185_184)
+        XCTAssertEqual(LatentGenerator.component(seed: 42, image: 7466, index: 45, latent: 64).bitPattern, 0x3FFC_8A01)
+    }
 }
