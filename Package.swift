@@ -25,6 +25,10 @@ let package = Package(
         // time, one place for the runtime and the trainer.
         .target(name: "CPUFeatures", path: "Sources/CPUFeatures"),
 
+        // The trainer's hot Float kernels, one C body compiled per instruction-set level and
+        // picked at run time (the trainer itself is built for its architecture's baseline).
+        .target(name: "TrainerKernels", dependencies: ["CPUFeatures"], path: "Sources/TrainerKernels"),
+
         // The decoder runtime: no Foundation, no heap allocation, builds with Embedded Swift.
         .target(name: "VAEDecoder", path: "Sources/VAEDecoder", swiftSettings: hostSIMD),
 
@@ -35,8 +39,8 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CZlib"], path: "Sources/ImageIO"),
 
         // The model, its gradients, Adam, MNIST loading: everything vae-train needs.
-        .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder"],
-                path: "Sources/VAETrainer", swiftSettings: hostSIMD),
+        .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder", "TrainerKernels"],
+                path: "Sources/VAETrainer"),
 
         .executableTarget(name: "vae-train",
                           dependencies: ["VAETrainer", "Checkpoint", "ImageIO", "VAEDecoder",
@@ -56,7 +60,7 @@ let package = Package(
                     path: "Tests/CAPITests"),
 
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "VAEDecoder", "VAETrainer"], path: "Tests/CheckpointTests"),
-        .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint"], path: "Tests/TrainerTests",
+        .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint", "TrainerKernels", "CPUFeatures"], path: "Tests/TrainerTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "DecoderTests", dependencies: ["VAEDecoder", "Checkpoint", "VAETrainer", "CMallocCounter"],
