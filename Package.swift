@@ -1,11 +1,10 @@
 // swift-tools-version: 6.3
 import PackageDescription
 
-// Hot loops are written with SIMD types; on x86_64 they are compiled for AVX-512
-// (the machines this project runs on have it). The runtime's maths does not depend
-// on it: every output value is computed in the same order with or without it.
-let hostSIMD: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"], .when(platforms: [.linux], configuration: .release))]
-
+// No target carries unsafe flags (no -target-cpu, no -Ounchecked): the package builds for its
+// architecture's baseline and can be used as a versioned dependency. The hot loops are C kernels
+// compiled per instruction-set level and chosen at run time (Sources/CPUFeatures), with the same
+// bits on every level.
 let package = Package(
     name: "swift-vae",
     platforms: [.macOS(.v14)],
@@ -25,6 +24,10 @@ let package = Package(
         // time, one place for the runtime and the trainer.
         .target(name: "CPUFeatures", path: "Sources/CPUFeatures"),
 
+        // The trainer's hot Float kernels, one C body compiled per instruction-set level and
+        // picked at run time (the trainer itself is built for its architecture's baseline).
+        .target(name: "TrainerKernels", dependencies: ["CPUFeatures"], path: "Sources/TrainerKernels"),
+
         // The runtime's host kernels (C, one body per instruction-set level, picked at run time).
         .target(name: "VAEHostKernels", dependencies: ["CPUFeatures"], path: "Sources/VAEHostKernels",
                 exclude: ["convt_f32_body.inc"]),
@@ -43,8 +46,8 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CZlib", "ToolSupport"], path: "Sources/ImageIO"),
 
         // The model, its gradients, Adam, MNIST loading: everything vae-train needs.
-        .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder"],
-                path: "Sources/VAETrainer", swiftSettings: hostSIMD),
+        .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder", "TrainerKernels"],
+                path: "Sources/VAETrainer"),
 
         .executableTarget(name: "vae-train",
                           dependencies: ["VAETrainer", "Checkpoint", "ImageIO", "VAEDecoder",
@@ -64,7 +67,7 @@ let package = Package(
                     path: "Tests/CAPITests"),
 
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "VAEDecoder", "VAETrainer"], path: "Tests/CheckpointTests"),
-        .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint"], path: "Tests/TrainerTests",
+        .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint", "TrainerKernels", "CPUFeatures"], path: "Tests/TrainerTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "DecoderTests", dependencies: ["VAEDecoder", "VAEHostKernels", "CPUFeatures", "Checkpoint", "VAETrainer", "CMallocCounter"],

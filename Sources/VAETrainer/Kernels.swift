@@ -1,13 +1,115 @@
 // The trainer's kernels. Every buffer holds one image per lane (SIMD16), so a multiply-add of
 // the model is one vector FMA with a broadcast weight, and the loops below are register-tiled so
 // that each loaded vector feeds several FMAs. Weights use PyTorch's layouts.
+//
+// The ref* functions here are the definition of every kernel's result, for Float and Double.
+// Float runs their C translations in Sources/TrainerKernels instead, compiled for AVX-512, AVX2 or
+// the baseline and picked at run time: Swift can only target one CPU per module, and built for
+// the x86-64 baseline it turns each SIMD16<Float>.addingProduct into sixteen fmaf calls. The C
+// kernels compute the same bits (TrainerTests/KernelLevelTests holds every level equal to ref*).
+// Double, used only by the gradient probes, runs ref* itself.
+
+import TrainerKernels
 
 public typealias VPtr<S: TrainScalar> = UnsafeMutablePointer<SIMD16<S>>
 public typealias CVPtr<S: TrainScalar> = UnsafePointer<SIMD16<S>>
 
-/// out[r] += sum_k w[r, k] * x[k]   (w row-major rows x cols)
+@inline(__always) func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+@inline(__always) func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+// The `S.self == Float.self` tests fold away when the callers are specialised.
+
 @inline(__always)
 func gemvLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ x: CVPtr<S>, _ out: VPtr<S>) {
+    if S.self == Float.self { vae_tk_gemv_lanes(floats(w), rows, cols, floats(x), floats(out)) }
+    else { refGemvLanes(w, rows: rows, cols: cols, x, out) }
+}
+
+@inline(__always)
+func gemvTLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ dy: CVPtr<S>, _ dx: VPtr<S>) {
+    if S.self == Float.self { vae_tk_gemvt_lanes(floats(w), rows, cols, floats(dy), floats(dx)) }
+    else { refGemvTLanes(w, rows: rows, cols: cols, dy, dx) }
+}
+
+@inline(__always)
+func outerAccumulate<S: TrainScalar>(_ dy: CVPtr<S>, dyStride: Int, _ x: CVPtr<S>, xStride: Int, steps: Int,
+                                     rows: Int, cols: Int, _ gw: UnsafeMutablePointer<S>) {
+    if S.self == Float.self {
+        vae_tk_outer_accumulate(floats(dy), dyStride, floats(x), xStride, steps, rows, cols, floats(gw))
+    } else {
+        refOuterAccumulate(dy, dyStride: dyStride, x, xStride: xStride, steps: steps, rows: rows, cols: cols, gw)
+    }
+}
+
+@inline(__always)
+func deconvForward<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, w: UnsafePointer<S>, b: UnsafePointer<S>,
+                                   outC: Int, k: Int, output: VPtr<S>) {
+    if S.self == Float.self {
+        vae_tk_deconv_forward(floats(input), inC, side, floats(w), floats(b), outC, k, floats(output))
+    } else {
+        refDeconvForward(input: input, inC: inC, side: side, w: w, b: b, outC: outC, k: k, output: output)
+    }
+}
+
+@inline(__always)
+func deconvBackwardInput<S: TrainScalar>(dOut: CVPtr<S>, outC: Int, side: Int, w: UnsafePointer<S>, inC: Int, k: Int,
+                                         dIn: VPtr<S>) {
+    if S.self == Float.self {
+        vae_tk_deconv_backward_input(floats(dOut), outC, side, floats(w), inC, k, floats(dIn))
+    } else {
+        refDeconvBackwardInput(dOut: dOut, outC: outC, side: side, w: w, inC: inC, k: k, dIn: dIn)
+    }
+}
+
+@inline(__always)
+func deconvBackwardWeights<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, dOut: CVPtr<S>, outC: Int, k: Int,
+                                           gw: UnsafeMutablePointer<S>, gb: UnsafeMutablePointer<S>) {
+    if S.self == Float.self {
+        vae_tk_deconv_backward_weights(floats(input), inC, side, floats(dOut), outC, k, floats(gw), floats(gb))
+    } else {
+        refDeconvBackwardWeights(input: input, inC: inC, side: side, dOut: dOut, outC: outC, k: k, gw: gw, gb: gb)
+    }
+}
+
+/// One LSTM step after the gate pre-activations are in g ([i f g o] x H): the gates'
+/// nonlinearities in place, then c_t, tanh(c_t) and h_t.
+@inline(__always)
+func lstmCellForward<S: TrainScalar>(_ g: VPtr<S>, _ cp: CVPtr<S>, _ cn: VPtr<S>, _ tct: VPtr<S>, _ hn: VPtr<S>, H: Int) {
+    if S.self == Float.self { vae_tk_lstm_cell_forward(floats(g), floats(cp), floats(cn), floats(tct), floats(hn), H) }
+    else { refLSTMCellForward(g, cp, cn, tct, hn, H: H) }
+}
+
+func refLSTMCellForward<S: TrainScalar>(_ g: VPtr<S>, _ cp: CVPtr<S>, _ cn: VPtr<S>, _ tct: VPtr<S>, _ hn: VPtr<S>, H: Int) {
+    for j in 0..<H {
+        let ig = vsigmoid(g[j]), fg = vsigmoid(g[H + j]), gg = vtanh(g[2 * H + j]), og = vsigmoid(g[3 * H + j])
+        g[j] = ig; g[H + j] = fg; g[2 * H + j] = gg; g[3 * H + j] = og
+        let cv = fg * cp[j] + ig * gg
+        cn[j] = cv
+        let tcv = vtanh(cv)
+        tct[j] = tcv
+        hn[j] = og * tcv
+    }
+}
+
+/// v[p] = sigmoid(v[p]) for p in 0..<n.
+@inline(__always)
+func sigmoidLanes<S: TrainScalar>(_ v: VPtr<S>, _ n: Int) {
+    if S.self == Float.self { vae_tk_sigmoid_lanes(floats(v), n) }
+    else { refSigmoidLanes(v, n) }
+}
+
+func refSigmoidLanes<S: TrainScalar>(_ v: VPtr<S>, _ n: Int) {
+    for p in 0..<n { v[p] = vsigmoid(v[p]) }
+}
+
+
+/// out[r] += sum_k w[r, k] * x[k]   (w row-major rows x cols)
+@inline(__always)
+func refGemvLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ x: CVPtr<S>, _ out: VPtr<S>) {
     var r = 0
     while r + 4 <= rows {
         var a0 = out[r], a1 = out[r + 1], a2 = out[r + 2], a3 = out[r + 3]
@@ -31,7 +133,7 @@ func gemvLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ x:
 
 /// dx[k] += sum_r w[r, k] * dy[r]
 @inline(__always)
-func gemvTLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ dy: CVPtr<S>, _ dx: VPtr<S>) {
+func refGemvTLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ dy: CVPtr<S>, _ dx: VPtr<S>) {
     var k = 0
     while k + 4 <= cols {
         var a0 = dx[k], a1 = dx[k + 1], a2 = dx[k + 2], a3 = dx[k + 3]
@@ -55,7 +157,7 @@ func gemvTLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ d
 
 /// gw[r, k] += sum_t sum_lanes dy_t[r] * x_t[k], for t in 0..<steps; dy_t = dy + t*dyStride.
 @inline(__always)
-func outerAccumulate<S: TrainScalar>(_ dy: CVPtr<S>, dyStride: Int, _ x: CVPtr<S>, xStride: Int, steps: Int,
+func refOuterAccumulate<S: TrainScalar>(_ dy: CVPtr<S>, dyStride: Int, _ x: CVPtr<S>, xStride: Int, steps: Int,
                                      rows: Int, cols: Int, _ gw: UnsafeMutablePointer<S>) {
     var r = 0
     while r < rows {
@@ -95,7 +197,7 @@ func outerAccumulate<S: TrainScalar>(_ dy: CVPtr<S>, dyStride: Int, _ x: CVPtr<S
 /// Transposed convolution, stride 1, no padding: out[oc][oy][ox] = bias[oc] +
 /// sum over ic, ky, kx of in[ic][oy-ky][ox-kx] * w[ic][oc][ky][kx]. Gather form: each output
 /// vector is accumulated in a register over every tap that reaches it.
-func deconvForward<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, w: UnsafePointer<S>, b: UnsafePointer<S>,
+func refDeconvForward<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, w: UnsafePointer<S>, b: UnsafePointer<S>,
                                    outC: Int, k: Int, output: VPtr<S>) {
     let os = side + k - 1
     let kk = k * k
@@ -147,7 +249,7 @@ func deconvForward<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, w: Unsa
 
 /// dIn[ic][iy][ix] = sum over oc, ky, kx of w[ic][oc][ky][kx] * dOut[oc][iy+ky][ix+kx]
 /// (every tap is inside the larger output, so there are no bounds to test).
-func deconvBackwardInput<S: TrainScalar>(dOut: CVPtr<S>, outC: Int, side: Int, w: UnsafePointer<S>, inC: Int, k: Int,
+func refDeconvBackwardInput<S: TrainScalar>(dOut: CVPtr<S>, outC: Int, side: Int, w: UnsafePointer<S>, inC: Int, k: Int,
                                          dIn: VPtr<S>) {
     let os = side + k - 1
     let kk = k * k
@@ -194,7 +296,7 @@ func deconvBackwardInput<S: TrainScalar>(dOut: CVPtr<S>, outC: Int, side: Int, w
 
 /// gw[ic][oc][ky][kx] += sum over iy, ix, lanes of in[ic][iy][ix] * dOut[oc][iy+ky][ix+kx];
 /// gb[oc] += sum of dOut[oc].
-func deconvBackwardWeights<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, dOut: CVPtr<S>, outC: Int, k: Int,
+func refDeconvBackwardWeights<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, dOut: CVPtr<S>, outC: Int, k: Int,
                                            gw: UnsafeMutablePointer<S>, gb: UnsafeMutablePointer<S>) {
     let os = side + k - 1
     let kk = k * k

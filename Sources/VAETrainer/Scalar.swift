@@ -1,4 +1,5 @@
 import Foundation
+import TrainerKernels
 
 /// Sixteen images side by side: the trainer keeps one image per SIMD lane, so every
 /// multiply-add of the model is a vector operation with a broadcast weight.
@@ -9,6 +10,8 @@ public let laneCount = 16
 public protocol TrainScalar: BinaryFloatingPoint, SIMDScalar, Sendable
 where Self.RawSignificand: FixedWidthInteger {
     static func vexp(_ x: SIMD16<Self>) -> SIMD16<Self>
+    /// vexp as the Swift reference kernels compute it (Kernels.swift).
+    static func vexpReference(_ x: SIMD16<Self>) -> SIMD16<Self>
     static func vlog(_ x: SIMD16<Self>) -> SIMD16<Self>
     static func sqrtS(_ x: Self) -> Self
 }
@@ -16,10 +19,19 @@ where Self.RawSignificand: FixedWidthInteger {
 public typealias Lanes<S: SIMDScalar> = SIMD16<S>
 
 extension Float: TrainScalar {
+    /// exp on 16 lanes: vexpReference, computed by the C kernels (TrainerKernels), whose fused
+    /// multiply-adds do not become libm calls in a baseline build.
+    @inline(__always)
+    public static func vexp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        var x = x, r = SIMD16<Float>()
+        withUnsafePointer(to: &x) { xp in withUnsafeMutablePointer(to: &r) { vae_tk_exp_lanes(floats(xp), floats($0), 1) } }
+        return r
+    }
+
     /// exp on 16 lanes: 2^k * p(r) with a degree-6 polynomial (relative error < 2e-7).
     /// Inputs are clamped to [-87.3, 88.7], so the result is finite and normal.
     @inline(__always)
-    public static func vexp(_ xin: SIMD16<Float>) -> SIMD16<Float> {
+    public static func vexpReference(_ xin: SIMD16<Float>) -> SIMD16<Float> {
         let x = xin.clamped(lowerBound: SIMD16(repeating: -87.3), upperBound: SIMD16(repeating: 88.7))
         let kf = (x * 1.442695040888963).rounded(.toNearestOrEven)
         var r = x.addingProduct(kf, SIMD16(repeating: -0.693359375))
@@ -71,6 +83,7 @@ extension Double: TrainScalar {
         for i in 0..<16 { r[i] = Foundation.exp(x[i]) }
         return r
     }
+    public static func vexpReference(_ x: SIMD16<Double>) -> SIMD16<Double> { vexp(x) }
     public static func vlog(_ x: SIMD16<Double>) -> SIMD16<Double> {
         var r = x
         for i in 0..<16 { r[i] = Foundation.log(x[i]) }
@@ -79,15 +92,16 @@ extension Double: TrainScalar {
     public static func sqrtS(_ x: Double) -> Double { x.squareRoot() }
 }
 
+// These two serve the reference kernels only; the trainer's Float path has them in C.
 @inline(__always)
 func vsigmoid<S: TrainScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
-    1 / (1 + S.vexp(-x))
+    1 / (1 + S.vexpReference(-x))
 }
 
 @inline(__always)
 func vtanh<S: TrainScalar>(_ x: SIMD16<S>) -> SIMD16<S> {
     // tanh x = 1 - 2 / (1 + e^{2x}); the form is exact at both saturations.
-    1 - 2 / (1 + S.vexp(x + x))
+    1 - 2 / (1 + S.vexpReference(x + x))
 }
 
 @inline(__always)

@@ -102,16 +102,7 @@ public final class Shard<S: TrainScalar> {
             for r in 0..<G { g[r] = SIMD16<S>(repeating: bih[r] + bhh[r]) }
             gemvLanes(params + lay.wih, rows: G, cols: I, x + t * I, g)
             gemvLanes(params + lay.whh, rows: G, cols: H, h + t * H, g)
-            let cp = c + t * H, cn = c + (t + 1) * H, hn = h + (t + 1) * H, tct = tc + t * H
-            for j in 0..<H {
-                let ig = vsigmoid(g[j]), fg = vsigmoid(g[H + j]), gg = vtanh(g[2 * H + j]), og = vsigmoid(g[3 * H + j])
-                g[j] = ig; g[H + j] = fg; g[2 * H + j] = gg; g[3 * H + j] = og
-                let cv = fg * cp[j] + ig * gg
-                cn[j] = cv
-                let tcv = vtanh(cv)
-                tct[j] = tcv
-                hn[j] = og * tcv
-            }
+            lstmCellForward(g, c + t * H, c + (t + 1) * H, tc + t * H, h + (t + 1) * H, H: H)
         }
         let hT = h + T * H
         for l in 0..<L { mu[l] = SIMD16<S>(repeating: params[lay.muB + l]); logvar[l] = SIMD16<S>(repeating: params[lay.lvB + l]) }
@@ -154,7 +145,7 @@ public final class Shard<S: TrainScalar> {
             case .leakyReLU:
                 let s = S(l.slope)
                 for p in 0..<n { o[p] = o[p].replacing(with: o[p] * s, where: o[p] .< 0) }
-            case .sigmoid: for p in 0..<n { o[p] = vsigmoid(o[p]) }
+            case .sigmoid: sigmoidLanes(o, n)
             }
         }
     }

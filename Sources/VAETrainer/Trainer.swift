@@ -226,9 +226,14 @@ public final class Trainer {
         let b1 = Float(h.beta1), b2 = Float(h.beta2), eps = Float(h.eps)
         let n = layout.total
         let g = gradSum
-        state.params.withUnsafeMutableBufferPointer { p in
-            state.adamM.withUnsafeMutableBufferPointer { m in
-                state.adamV.withUnsafeMutableBufferPointer { v in
+        // Three nested mutations of `state` overlap, which Swift's exclusivity checks trap on
+        // (the -Ounchecked build did not check): the arrays are moved out for the step, no copy.
+        var params = [Float](), adamM = [Float](), adamV = [Float]()
+        swap(&params, &state.params); swap(&adamM, &state.adamM); swap(&adamV, &state.adamV)
+        defer { swap(&params, &state.params); swap(&adamM, &state.adamM); swap(&adamV, &state.adamV) }
+        params.withUnsafeMutableBufferPointer { p in
+            adamM.withUnsafeMutableBufferPointer { m in
+                adamV.withUnsafeMutableBufferPointer { v in
                     for i in 0..<n {
                         let gi = g[i]
                         m[i] = b1 * m[i] + (1 - b1) * gi

@@ -1,0 +1,99 @@
+// Vector types and helpers shared by every level. The helpers are macros (GNU statement
+// expressions), not functions: a function taking or returning a 64-byte vector has a different
+// ABI with and without AVX-512, which clang rejects across the levels' target attributes; a
+// macro is expanded inside each level's function and compiled for that level.
+#ifndef VAE_TK_VEC_H
+#define VAE_TK_VEC_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v16f_u __attribute__((vector_size(64), aligned(4)));   // Swift's SIMD16 is 16-aligned at most
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef float v2f __attribute__((vector_size(8)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
+typedef double v16d __attribute__((vector_size(128)));
+typedef int64_t v16l __attribute__((vector_size(128)));
+
+#define LD(p) (*(const v16f_u *)(p))
+#define ST(p, v) (*(v16f_u *)(p) = (v))
+#define V(p, i) ((p) + (i) * 16)        // the i-th 16-float vector of a lanes buffer
+
+// Not `(v16f){0} + s`: that would turn -0 into +0.
+#define SPLAT(s) ({ float s_ = (s); (v16f){s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_, s_}; })
+
+#define SELECT(m, a, b) ({ v16i m_ = (m); (v16f)((m_ & (v16i)(a)) | (~m_ & (v16i)(b))); })
+
+// The same pairwise order as hsum in Scalar.swift.
+#define HSUM(v) ({                                                                                      \
+        v16f h_ = (v);                                                                                  \
+        v8f a_ = __builtin_shufflevector(h_, h_, 0, 1, 2, 3, 4, 5, 6, 7)                                \
+               + __builtin_shufflevector(h_, h_, 8, 9, 10, 11, 12, 13, 14, 15);                         \
+        v4f b_ = __builtin_shufflevector(a_, a_, 0, 1, 2, 3) + __builtin_shufflevector(a_, a_, 4, 5, 6, 7); \
+        v2f c_ = __builtin_shufflevector(b_, b_, 0, 1) + __builtin_shufflevector(b_, b_, 2, 3);         \
+        c_[0] + c_[1];                                                                                  \
+    })
+
+// Correctly rounded fused multiply-add of float vectors without FMA hardware (the x86-64
+// baseline has none, and a libm fmaf call per lane is what made the untargeted Swift build slow).
+//
+// The product of two floats is exact in double (24 + 24 <= 53 bits). The sum with c is done in
+// double rounded to odd: round to nearest, recover the exact error with TwoSum, and if the sum
+// was inexact and its last mantissa bit is 0, step it one ulp towards the true value. Rounding a
+// round-to-odd result with at least two extra bits (53 >= 24 + 2) to float is the correct
+// rounding of the exact a*b + c (Boldo & Melquiond, "Emulation of FMA and correctly rounded
+// sums: proved algorithms using rounding to odd", 2008). That also holds where the float result
+// is subnormal (double keeps far more than two extra bits there), and for finite float inputs no
+// double operation here overflows or underflows inexactly.
+#define SOFT_FMA(a, b, c) ({                                                                        \
+        v16d p_ = __builtin_convertvector((a), v16d) * __builtin_convertvector((b), v16d);          \
+        v16d c_ = __builtin_convertvector((c), v16d);                                               \
+        v16d s_ = p_ + c_;                                                                          \
+        v16d bb_ = s_ - p_;                                                                         \
+        v16d err_ = (p_ - (s_ - bb_)) + (c_ - bb_);                                                 \
+        v16l bits_ = (v16l)s_;                                                                      \
+        /* Infinities and NaNs give a NaN err and need no step (NaN <= max is false). */            \
+        v16l finite_ = __builtin_elementwise_abs(s_) <= 1.7976931348623157e308;                     \
+        v16l fix_ = finite_ & (err_ != 0) & ((bits_ & 1) == 0);                                     \
+        /* Up in magnitude when err has the sign of s (s is not 0: a sum rounding to 0 is exact). */ \
+        v16l up_ = (err_ > 0) == (s_ > 0);                                                          \
+        bits_ += fix_ & ((up_ & 2) - 1);                                                            \
+        __builtin_convertvector((v16d)bits_, v16f);                                                 \
+    })
+
+// Float.vexp (Scalar.swift), using the level's FMA. The clamp is Swift's
+// clamped(lowerBound:upperBound:) = minimum(hi, maximum(lo, x)) with IEEE maxNum/minNum, under
+// which a NaN input becomes lo.
+#define VEXP(xin) ({                                                                                \
+        v16f xi_ = (xin), lo_ = SPLAT(-87.3f), hi_ = SPLAT(88.7f);                                  \
+        v16f x_ = SELECT(xi_ > lo_, xi_, lo_);                                                      \
+        x_ = SELECT(x_ < hi_, x_, hi_);                                                             \
+        v16f kf_ = ROUNDEVEN(x_ * 1.442695040888963f);                        \
+        v16f r_ = FMA(kf_, SPLAT(-0.693359375f), x_);                                               \
+        r_ = FMA(kf_, SPLAT(2.12194440e-4f), r_);                                                   \
+        v16f p_ = SPLAT(1.0f / 720.0f);                                                             \
+        p_ = (p_ * r_) + (1.0f / 120.0f);                                                           \
+        p_ = (p_ * r_) + (1.0f / 24.0f);                                                            \
+        p_ = (p_ * r_) + (1.0f / 6.0f);                                                             \
+        p_ = (p_ * r_) + 0.5f;                                                                      \
+        p_ = (p_ * r_) + 1.0f;                                                                      \
+        p_ = (p_ * r_) + 1.0f;                                                                      \
+        v16u ki_ = (v16u)__builtin_convertvector(kf_, v16i);                                        \
+        p_ * (v16f)((ki_ + 127u) << 23);                                                            \
+    })
+
+// roundeven for |t| <= 2^22 (VEXP's argument is within +-128) without SSE4.1's roundps, whose
+// absence makes clang call roundevenf per lane: adding and subtracting 1.5 * 2^23 rounds to an
+// integer exactly, and the sign is put back because roundeven(-0.3) is -0.
+#define ROUNDEVEN_SOFT(t) ({                                                                        \
+        v16f t_ = (t), m_ = SPLAT(12582912.0f);                                                     \
+        v16f k_ = (t_ + m_) - m_;                                                                   \
+        (v16f)((v16u)k_ | ((v16u)t_ & 0x80000000u));                                                \
+    })
+
+#define VSIGMOID(x) (1.0f / (1.0f + VEXP(-(x))))
+#define VTANH(x) ({ v16f t_ = (x); 1.0f - 2.0f / (1.0f + VEXP(t_ + t_)); })
+
+#endif
