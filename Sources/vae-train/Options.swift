@@ -10,7 +10,7 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Use only the first N training images (quick runs; default: all).")
     var trainLimit: Int?
 
-    @Option(help: "Use only the first N validation images (default: all).")
+    @Option(help: "Use only the first N validation images (default: all; a subset is not MNIST's test set, so loss.png draws no reference line).")
     var valLimit: Int?
 
     @Option(help: "Worker threads. Results do not depend on it.")

@@ -34,7 +34,12 @@ func terminalColumns() -> Int {
 }
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Train (the default subcommand).")
+    static let configuration = CommandConfiguration(
+        abstract: "Train (the default subcommand).",
+        discussion: """
+        loss.png shows the original report's best validation total (112.77) as a dashed
+        line \(ReportReference.ruleForHelp); otherwise it is left out.
+        """)
 
     @OptionGroup var dataOptions: DataOptions
 
