@@ -11,9 +11,8 @@ import argparse, os, sys, tempfile, time
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(__file__))
-from make_torch_fixture import read_checkpoint  # noqa: E402
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'reference'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vaeckpt  # noqa: E402
 from torch_ref import VAE  # noqa: E402
 
 
@@ -33,7 +32,7 @@ def main():
     ap.add_argument('--images', type=int, default=2000)
     a = ap.parse_args()
     import onnxruntime as ort
-    t = read_checkpoint(a.checkpoint)
+    t = vaeckpt.read(a.checkpoint).tensors
     m = VAE()
     m.load_state_dict({k: torch.from_numpy(v) for k, v in t.items() if not k.startswith('adam.')})
     dec = Decoder(m).eval()

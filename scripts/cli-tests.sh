@@ -29,10 +29,24 @@ if $BIN/vae-train --data "$T/data" --epochs 2 --out "$T/run" --quiet > "$T/train
 if $BIN/vae-train --data "$T/data" --epochs 3 --out "$T/run" --resume "$T/run/latest.vaeckpt" --quiet > "$T/resume.log" 2>&1 \
    && [ "$(wc -l < "$T/run/history.csv")" = 4 ]; then ok; else bad "vae-train resume: $(cat "$T/resume.log")"; fi
 
+# On a terminal the progress line keeps its figures (script(1) gives the run a pty).
+if command -v script >/dev/null; then
+  script -qc "stty cols 200; $BIN/vae-train --data $T/data --epochs 1 --out $T/tty" /dev/null > "$T/tty.log" 2>&1
+  grep -q "epoch 1/1 \[#*\.*\] 1/4  [0-9]* img/s  loss [0-9.]* (rec [0-9.]* + KL [0-9.]*)  ETA [0-9:]* epoch, [0-9:]* run" "$T/tty.log" \
+    && ok || bad "progress line on a terminal: $(tr '\r' '\n' < "$T/tty.log" | head -5)"
+fi
+# The report's 112.77 line is for long runs validated on MNIST's test set, not for fixture digits.
+out=$($BIN/vae-train plot --checkpoint "$T/run/latest.vaeckpt" --data "$T/data" --out "$T/p.png" 2>&1)
+[ $? -eq 0 ] && [ -s "$T/p.png" ] && ! grep -q 112.77 <<<"$out" && ok || bad "plot without the reference line: $out"
+
 cp "$T/run/latest.vaeckpt" "$T/keep.vaeckpt"
 expect_error "re-run into a used --out" "already holds a run" $BIN/vae-train --data "$T/data" --epochs 1 --out "$T/run"
 cmp -s "$T/run/latest.vaeckpt" "$T/keep.vaeckpt" && ok || bad "used --out was modified"
 expect_error "missing data folder" "no such folder" $BIN/vae-train --data "$T/nope" --epochs 1 --out "$T/o1"
+mkdir -p "$T/empty"
+expect_error "data folder without the files: says which" "t10k-labels-idx1-ubyte.gz" $BIN/vae-train --data "$T/empty" --epochs 1 --out "$T/o1"
+expect_error "data folder without the files: says where from" "dataset-fashion-mnist" $BIN/vae-train --data "$T/empty" --epochs 1 --out "$T/o1"
+expect_error "default --data is data/mnist, from where it runs" "data/mnist ($T/data/mnist)" env -C "$T" "$PWD/$BIN/vae-train" --epochs 1 --out "$T/o1"
 mkdir -p "$T/labels"; cp $FIX/mnist-train-labels-first512.idx1.gz "$T/labels/train-images-idx3-ubyte.gz"; cp $FIX/mnist-test-first256.idx3.gz "$T/labels/t10k-images-idx3-ubyte.gz"
 expect_error "labels instead of images" "labels file" $BIN/vae-train --data "$T/labels" --epochs 1 --out "$T/o2"
 mkdir -p "$T/trunc"; head -c 30000 $FIX/mnist-train-first512.idx3.gz > "$T/trunc/train-images-idx3-ubyte.gz"; cp $FIX/mnist-test-first256.idx3.gz "$T/trunc/t10k-images-idx3-ubyte.gz"

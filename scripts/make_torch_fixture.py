@@ -1,7 +1,7 @@
 """Dev-only: writes the PyTorch forward fixture that TrainerTests compare the Swift model with.
 
-It reads a vae-train checkpoint with its own, independent reader of docs/checkpoint-format.md,
-loads the weights into the model of ../shared/reference/torch_ref.py, runs 16 fixture images with
+It reads a vae-train checkpoint with scripts/vaeckpt.py (an independent reader of
+docs/checkpoint-format.md), loads the weights into the model of scripts/torch_ref.py, runs 16 fixture images with
 fixed noise through it in float32, and writes inputs and outputs as JSON. Tests never run this:
 they read the JSON it wrote. Needs torch (in a virtual environment outside the repository):
 
@@ -9,41 +9,14 @@ they read the JSON it wrote. Needs torch (in a virtual environment outside the r
       --images Tests/TrainerTests/Fixtures/mnist-train-first512.idx3.gz \
       --out Tests/TrainerTests/Fixtures/torch-forward.json
 """
-import argparse, gzip, json, os, struct, sys, zlib
+import argparse, gzip, json, os, struct, sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'reference'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vaeckpt  # noqa: E402
 from torch_ref import VAE, losses  # noqa: E402
-
-
-def read_checkpoint(path):
-    b = open(path, 'rb').read()
-    assert b[:8] == b'VAECKPT\0', 'bad magic'
-    major, minor, H = struct.unpack_from('<HHI', b, 8)
-    assert major == 1
-    assert zlib.crc32(b[:H - 4]) == struct.unpack_from('<I', b, H - 4)[0], 'header CRC'
-    pos = 16
-    arch_len = struct.unpack_from('<I', b, pos)[0]
-    pos += arch_len
-    (ns,) = struct.unpack_from('<I', b, pos); pos += 4
-    sections = {}
-    for _ in range(ns):
-        tag, flags, off, stored, raw, scrc, rcrc = struct.unpack_from('<IIQQQII', b, pos); pos += 40
-        data = zlib.decompress(b[off:off + stored])
-        assert len(data) == raw and zlib.crc32(data) == rcrc
-        sections[tag] = data
-    (nt,) = struct.unpack_from('<I', b, pos); pos += 4
-    tensors = {}
-    for _ in range(nt):
-        sec, dtype, rank, nlen = struct.unpack_from('<IBBH', b, pos); pos += 8
-        name = b[pos:pos + nlen].decode(); pos += nlen
-        dims = struct.unpack_from('<%dI' % rank, b, pos); pos += 4 * rank
-        off, length = struct.unpack_from('<QQ', b, pos); pos += 16
-        if dtype == 1:
-            tensors[name] = np.frombuffer(sections[sec][off:off + length], dtype='<f4').reshape(dims).copy()
-    return tensors
 
 
 def read_idx(path, n):
@@ -59,11 +32,9 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--n', type=int, default=16)
     a = ap.parse_args()
-    t = read_checkpoint(a.checkpoint)
+    t = vaeckpt.read(a.checkpoint).tensors
     m = VAE()
-    sd = {k: torch.from_numpy(v) for k, v in t.items() if not k.startswith('adam.')}
-    sd = {('convs.%s' % k[len('convs.'):] if k.startswith('convs.') else k): v for k, v in sd.items()}
-    m.load_state_dict(sd)
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in t.items() if not k.startswith('adam.')})
     x = torch.tensor(read_idx(a.images, a.n), dtype=torch.float32) / 255
     rng = np.random.default_rng(20261125)
     eps = torch.tensor(rng.standard_normal((a.n, 64)), dtype=torch.float32)

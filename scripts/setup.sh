@@ -2,6 +2,7 @@
 # Installs what building and testing need, only when it is missing (idempotent; Debian/Ubuntu).
 #   scripts/setup.sh              zlib headers (for the trainer, vae-gen and the tests)
 #   scripts/setup.sh --firmware   also qemu-system-arm (the Swift toolchain's clang and ld.lld do the rest)
+# and numpy for scripts/vaeckpt.py, the Python reader of the checkpoint format that the suite tests.
 set -euo pipefail
 need=()
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
@@ -14,5 +15,17 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# numpy from PyPI; where pip may not install (a system Python that is externally managed, or
+# none), Debian's python3-numpy.
+if ! python3 -c 'import numpy' 2>/dev/null; then
+  echo "setup: installing numpy (pip)" >&2
+  if ! python3 -m pip install -q numpy; then
+    echo "setup: pip could not install numpy; installing Debian's python3-numpy" >&2
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-numpy >/dev/null
+  fi
+  python3 -c 'import numpy' || { echo "setup: numpy is still not importable by python3; install it (pip install numpy) and rerun" >&2; exit 1; }
 fi
 command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift 6.x) is not on PATH" >&2; exit 1; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then runs the Swift tests (release build, so the
-# numerical tests run at real speed), the command-line tests, and the firmware on an emulated
-# Cortex-M. Exits non-zero if any part fails. `.ci/run` calls exactly this.
+# numerical tests run at real speed), the command-line tests, the Python reader of the checkpoint
+# format, and the firmware on an emulated Cortex-M. Exits non-zero if any part fails. `.ci/run` calls exactly this.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --firmware || exit 1
@@ -34,6 +34,8 @@ stage "build (release)" swift build -c release
 stage "swift test (XCTest, release build)" swift test -c release -Xswiftc -enable-testing --disable-swift-testing
 count_xctest
 stage "command-line tests" scripts/cli-tests.sh
+count_plain
+stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
 count_plain
 if stage "firmware-sim (qemu, Cortex-M4F)" firmware-sim/run.sh; then :; fi
 if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

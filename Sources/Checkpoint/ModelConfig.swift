@@ -26,7 +26,7 @@ public struct ModelConfig: Equatable, Sendable {
             && a.view == b.view && a.layers == b.layers
     }
 
-    /// The model of DEVELOPERS.md and ../shared/reference/torch_ref.py.
+    /// The model of scripts/torch_ref.py and docs/training.md.
     public static let standard = ModelConfig(layers: [
         DeconvLayer(16, 13, kernel: 9, activation: .leakyReLU, slope: 0.01),
         DeconvLayer(13, 10, kernel: 7, activation: .leakyReLU, slope: 0.01),

@@ -59,21 +59,49 @@ public enum MNIST {
         return ImageSet(count: n, rows: r, cols: c, pixels: Array(bytes[16..<need]))
     }
 
-    /// The training and test sets in a folder laid out like ../shared/data/mnist.
+    /// Where vae-train looks when --data is not given: inside the checkout (and ignored by git),
+    /// so a clone needs nothing outside itself once the files are there.
+    public static let defaultFolder = "data/mnist"
+
+    /// The four files of the MNIST distribution, as the folder must name them (each may also be
+    /// uncompressed, without .gz). Training reads the two image files; the labels are optional.
+    public static let fileNames = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+    /// What to do when the data is not where it was looked for: what the folder must hold, and
+    /// where the files come from.
+    public static let whereToGetTheData = """
+        --data must name a folder holding the MNIST IDX files, gzip-compressed or plain:
+          \(fileNames.map { $0 + ".gz" }.joined(separator: "\n  "))
+        (training reads the two image files; the labels files are optional). MNIST is at
+        http://yann.lecun.com/exdb/mnist/ and on mirrors such as https://ossci-datasets.s3.amazonaws.com/mnist/;
+        put the files in \(defaultFolder) (the default, ignored by git) or pass --data DIR.
+        Debian's package dataset-fashion-mnist (Fashion-MNIST: the same file names and layout) works
+        too: install it and pass --data the folder holding its *-idx3-ubyte files (dpkg -L dataset-fashion-mnist).
+        """
+
+    /// The training and test sets in a folder laid out like MNIST's distribution (`fileNames`).
     public static func loadFolder(_ dir: String) throws -> (train: ImageSet, test: ImageSet) {
+        let shown = shownPath(dir)
         func find(_ stem: String) throws -> String {
             for name in [stem + ".gz", stem] {
                 let p = (dir as NSString).appendingPathComponent(name)
                 if FileManager.default.fileExists(atPath: p) { return p }
             }
-            throw DataError(path: (dir as NSString).appendingPathComponent(stem + ".gz"),
-                            problem: "not found; --data must be a folder holding the MNIST IDX files (train-images-idx3-ubyte.gz, t10k-images-idx3-ubyte.gz)")
+            throw DataError(path: shown, problem: "has no \(stem).gz (nor \(stem)).\n" + whereToGetTheData)
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw DataError(path: dir, problem: "no such folder (--data names the folder holding the MNIST IDX files)")
+            throw DataError(path: shown, problem: (FileManager.default.fileExists(atPath: dir) ? "not a folder" : "no such folder") + ".\n" + whereToGetTheData)
         }
         return (try loadImages(try find("train-images-idx3-ubyte")), try loadImages(try find("t10k-images-idx3-ubyte")))
+    }
+
+    /// A relative path with the absolute one it resolved to, since the default is relative to
+    /// wherever the command was started.
+    static func shownPath(_ p: String) -> String {
+        guard !p.hasPrefix("/") else { return p }
+        let abs = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(p)
+        return "\(p) (\((abs as NSString).standardizingPath))"
     }
 
     static func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined(separator: " ") }

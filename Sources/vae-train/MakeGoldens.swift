@@ -1,0 +1,82 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import ImageIO
+import VAEDecoder
+import VAETrainer
+
+struct MakeGoldens: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make-goldens",
+        abstract: "Regenerate the golden images the decoder runtime is tested against.",
+        discussion: """
+        For each seed, images 0..<16: the trainer's own float decoder's outputs (float32, computed by
+        the training code) and the runtime's 8-bit images with their SHA-256 digests. Run it after
+        replacing the shipped checkpoint, review the new images, and commit them:
+          vae-train make-goldens --checkpoint checkpoints/vae-mnist.vaeckpt --out Tests/DecoderTests/Goldens
+        Tests never regenerate goldens.
+        """)
+
+    @Option(help: "Checkpoint the goldens are made from.")
+    var checkpoint = "checkpoints/vae-mnist.vaeckpt"
+
+    @Option(help: "Output folder.")
+    var out = "Tests/DecoderTests/Goldens"
+
+    @Option(parsing: .upToNextOption, help: "Seeds.")
+    var seeds: [UInt64] = [0, 42, 2026]
+
+    @Option(help: "Images per seed.")
+    var count = 16
+
+    func run() throws {
+        let ck: CheckpointContents
+        let image: [UInt8]
+        do { ck = try CheckpointReader.read(checkpoint); image = try CheckpointReader.readDecoderImage(checkpoint).image } catch { fail("\(error)") }
+        guard let fileBytes = FileManager.default.contents(atPath: checkpoint) else { fail("\(checkpoint): cannot read") }
+        try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let trainerDecoder = TrainerDecoder(config: ck.config, params: ck.params)
+        // The runtime, in buffers made once.
+        let img = UnsafeMutableRawBufferPointer.allocate(byteCount: image.count, alignment: 64)
+        defer { img.deallocate() }
+        img.copyBytes(from: image)
+        let model: DecoderModel
+        do { model = try DecoderModel(image: UnsafeRawBufferPointer(img)) } catch { fail("\(checkpoint): \(error.message)") }
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: Decoder.arenaBytes(for: model), alignment: 64)
+        defer { arena.deallocate() }
+        let decoder: Decoder
+        do { decoder = try Decoder(model: model, arena: arena) } catch { fail("\(error.message)") }
+        var digests = "# SHA-256 of the runtime's 8-bit images (784 bytes each; all16 = the 16 concatenated).\n"
+        digests += "checkpoint sha256 \(SHA256.hex(of: fileBytes))\n"
+        for seed in seeds {
+            let latents = TrainerDecoder.seededLatents(seed: seed, count: count, latent: ck.config.latent)
+            let floats = trainerDecoder.decode(latents)
+            var fbytes = ByteBuffer()
+            for img in floats { for v in img { fbytes.append(v.bitPattern) } }
+            var u8 = [UInt8](repeating: 0, count: count * model.pixelCount)
+            var lat = [Float](repeating: 0, count: model.latent)
+            u8.withUnsafeMutableBufferPointer { px in
+                lat.withUnsafeMutableBufferPointer { l in
+                    for i in 0..<count { decoder.generate(seed: seed, index: UInt64(i), latentScratch: l.baseAddress!, pixels: px.baseAddress! + i * model.pixelCount) }
+                }
+            }
+            for i in 0..<count {
+                digests += "seed \(seed) image \(i) sha256 \(SHA256.hex(of: u8[(i * model.pixelCount)..<((i + 1) * model.pixelCount)]))\n"
+            }
+            digests += "seed \(seed) all\(count) sha256 \(SHA256.hex(of: u8))\n"
+            do {
+                try AtomicFile.write(fbytes.bytes, to: (out as NSString).appendingPathComponent("trainer-f32-seed\(seed).bin"))
+                try AtomicFile.write(u8, to: (out as NSString).appendingPathComponent("runtime-u8-seed\(seed).bin"))
+                let grid = Grid.compose((0..<count).map { Array(u8[($0 * 784)..<(($0 + 1) * 784)]) }, tileWidth: 28, tileHeight: 28, gap: 2, scale: 3)
+                try AtomicFile.write(PNG.encode(grid), to: (out as NSString).appendingPathComponent("runtime-u8-seed\(seed).png"))
+            } catch { fail("\(error)") }
+        }
+        do { try AtomicFile.write(Array(digests.utf8), to: (out as NSString).appendingPathComponent("digests.txt")) } catch { fail("\(error)") }
+        print("vae-train: goldens for seeds \(seeds.map(String.init).joined(separator: ", ")) written to \(out)")
+    }
+}
+
+struct ByteBuffer {
+    var bytes: [UInt8] = []
+    mutating func append(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+}

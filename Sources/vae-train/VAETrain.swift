@@ -1,0 +1,36 @@
+import ArgumentParser
+
+@main
+struct VAETrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae-train",
+        abstract: "Train the LSTM-encoder / transposed-convolution-decoder VAE on MNIST.",
+        discussion: """
+        Trains on the 60,000 training images and validates on the 10,000 test
+        images after every epoch. The output folder receives:
+          latest.vaeckpt  the state after the last finished epoch (resume it)
+          best.vaeckpt    the epoch with the lowest validation total so far
+          history.csv     per epoch: seconds, train and validation
+                          reconstruction / KL / total, per image
+          loss.png        loss and KL term over the epochs, with the original
+                          report's best (112.77) as a dashed line from epoch \(ReportReference.minEpochs)
+                          on when validating on all of MNIST's test set (known
+                          by its SHA-256, not by its file names)
+          samples.png     64 digits from fixed latents, refreshed every epoch
+
+        The data is read from --data (default data/mnist, inside the repository
+        and ignored by git): the MNIST IDX files, gzip-compressed or plain.
+
+        Examples:
+          vae-train --epochs 20 --out runs/mnist
+          vae-train --epochs 40 --out runs/mnist \\
+                    --resume runs/mnist/latest.vaeckpt
+          vae-train bench --images 12800
+
+        A resumed run gives the same weights, bit for bit, as an uninterrupted
+        one with the same seed (docs/training.md). Options of the default
+        subcommand: vae-train help train
+        """,
+        subcommands: [Train.self, Bench.self, Plot.self, MakeGoldens.self],
+        defaultSubcommand: Train.self)
+}

@@ -1,0 +1,126 @@
+"""Tests scripts/vaeckpt.py on the shipped checkpoint, and that it refuses damaged copies naming
+the field at fault. numpy only, no torch. Closes with "vaeckpt: N passed, F failed" (test-all.sh
+counts that line); exits non-zero on any failure.
+
+    python3 scripts/test_vaeckpt.py
+"""
+import os
+import struct
+import sys
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import vaeckpt  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+SHIPPED = os.path.join(ROOT, 'checkpoints', 'vae-mnist.vaeckpt')
+passed = failed = 0
+
+
+def check(what, cond, detail=''):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print('FAIL: %s%s' % (what, ': ' + detail if detail else ''))
+
+
+def refuses(what, data, field_text):
+    """The damaged bytes must raise CheckpointError whose field mentions field_text."""
+    try:
+        vaeckpt.read(data)
+    except vaeckpt.CheckpointError as e:
+        check(what, field_text in e.field, 'error names %r, expected %r (%s)' % (e.field, field_text, e))
+        return
+    except Exception as e:  # any other exception is a reader bug, not a refusal
+        check(what, False, 'raised %s: %s' % (type(e).__name__, e))
+        return
+    check(what, False, 'read without complaint')
+
+
+def with_header_crc(b):
+    """b with its header CRC recomputed, so that a test reaches the check behind it."""
+    H = struct.unpack_from('<I', b, 12)[0]
+    return b[:H - 4] + struct.pack('<I', zlib.crc32(b[:H - 4]) & 0xFFFFFFFF) + b[H:]
+
+
+raw = open(SHIPPED, 'rb').read()
+ck = vaeckpt.read(SHIPPED)
+
+# What README and docs/checkpoint-format.md say the shipped file is.
+check('version', ck.version == (1, 0), str(ck.version))
+check('sections', list(ck.sections) == ['ENC ', 'DEC ', 'OPT ', 'HIST'], str(list(ck.sections)))
+a = ck.arch
+check('architecture', (a['image_height'], a['image_width'], a['lstm_hidden'], a['latent'], len(a['layers']))
+      == (28, 28, 128, 64, 6), str(a))
+check('decoder chain', [(l['in_channels'], l['out_channels'], l['kernel_h']) for l in a['layers']]
+      == [(16, 13, 9), (13, 10, 7), (10, 7, 5), (7, 4, 5), (4, 2, 3), (2, 1, 3)])
+check('activations', [l['activation'] for l in a['layers']] == ['leaky_relu'] * 5 + ['sigmoid'])
+shapes = {k: v.shape for k, v in ck.tensors.items() if not k.startswith('adam.')}
+check('model tensors', shapes == {k: s for k, (_, s) in vaeckpt.expected_shapes(a).items()}, str(shapes))
+check('adam moments', all('adam.m.' + k in ck.tensors and 'adam.v.' + k in ck.tensors
+                          and ck.tensors['adam.m.' + k].shape == s for k, s in shapes.items()))
+check('dtype', all(v.dtype.name == 'float32' for v in ck.tensors.values()))
+check('weights finite', all(bool(vaeckpt.np.isfinite(v).all()) for v in ck.tensors.values()))
+check('decoder image size', len(ck.decoder_image) == 103600, str(len(ck.decoder_image)))
+t = ck.training
+check('training state', (t['epoch'], t['batch'], t['lr'], t['seed'], t['images_per_epoch']) == (128, 128, 1e-3, 0, 60000),
+      str(t))
+h = ck.history
+check('history rows', h is not None and h.shape == (128, 8) and list(h[:, 0]) == list(range(1, 129)),
+      str(None if h is None else h.shape))
+last = dict(zip(vaeckpt.Checkpoint.HISTORY_COLUMNS, h[-1]))
+check('epoch 128 validation (README: 77.82 + 27.01 = 104.84)',
+      (round(last['val_rec'], 2), round(last['val_kl'], 2), round(last['val_total'], 2)) == (77.82, 27.01, 104.84), str(last))
+# The weights themselves: the DEC tensors are the decoder image's bytes (the format says they are
+# the same bytes, at the offsets the image gives).
+w0 = ck.tensors['convs.0.weight']
+off = struct.unpack_from('<I', ck.decoder_image, 64 + 36)[0]
+check('convs.0.weight at the image offset',
+      bytes(ck.decoder_image[off:off + w0.nbytes]) == w0.astype('<f4').tobytes())
+
+# Damaged copies: each refused, and the error names the field.
+H = struct.unpack_from('<I', raw, 12)[0]
+refuses('magic', b'VAECKPX\0' + raw[8:], 'magic')
+refuses('too short', raw[:10], 'file length')
+refuses('major version', raw[:8] + struct.pack('<H', 2) + raw[10:], 'major version')
+refuses('header length', raw[:12] + struct.pack('<I', 8) + raw[16:], 'header length')
+refuses('header CRC', raw[:20] + bytes([raw[20] ^ 1]) + raw[21:], 'header CRC-32')
+refuses('truncated', raw[:len(raw) - 1000], 'stored length')
+refuses('truncated inside the header', raw[:H // 2], 'header length')
+# Offsets inside the header: the architecture block at 16, then the section count and table.
+arch0 = 16
+table0 = arch0 + struct.unpack_from('<I', raw, arch0)[0] + 4   # first section table entry
+tag, flags, off, stored, rawlen, scrc, rcrc = struct.unpack_from('<IIQQQII', raw, table0)
+check('first section is ENC', tag == vaeckpt.ENC, vaeckpt.tag_name(tag))
+# Flip one byte of the ENC section's zlib stream.
+refuses('section payload', raw[:off + 10] + bytes([raw[off + 10] ^ 0x40]) + raw[off + 11:], "section 'ENC ' stored CRC-32")
+refuses('section raw length', with_header_crc(raw[:table0 + 24] + struct.pack('<Q', rawlen + 4) + raw[table0 + 32:]),
+        "section 'ENC ' raw length")
+refuses('section raw CRC', with_header_crc(raw[:table0 + 36] + struct.pack('<I', rcrc ^ 1) + raw[table0 + 40:]),
+        "section 'ENC ' raw CRC-32")
+refuses('unknown critical section', with_header_crc(raw[:table0] + b'XTRA' + struct.pack('<I', 1) + raw[table0 + 8:]),
+        "section 'XTRA' flags")
+refuses('architecture latent', with_header_crc(raw[:arch0 + 36] + struct.pack('<I', 65) + raw[arch0 + 40:]), 'architecture view')
+refuses('decoder layer channels', with_header_crc(raw[:arch0 + 64 + 4] + struct.pack('<I', 15) + raw[arch0 + 64 + 8:]),
+        'architecture layer 0 in_channels')
+# The first tensor entry's byte length: 4 (count) after the section table.
+S = struct.unpack_from('<I', raw, table0 - 4)[0]
+tt = table0 + 40 * S + 4
+nlen = struct.unpack_from('<H', raw, tt + 6)[0]
+rank = raw[tt + 5]
+name = raw[tt + 8:tt + 8 + nlen].decode()
+lenpos = tt + 8 + nlen + 4 * rank + 8
+length = struct.unpack_from('<Q', raw, lenpos)[0]
+refuses('tensor byte length', with_header_crc(raw[:lenpos] + struct.pack('<Q', length - 4) + raw[lenpos + 8:]),
+        'tensor %s byte length' % name)
+dimpos = tt + 8 + nlen
+refuses('tensor dimensions', with_header_crc(raw[:dimpos] + struct.pack('<I', 0) + raw[dimpos + 4:]),
+        'tensor %s dimension 0' % name)
+refuses('tensor name', with_header_crc(raw[:tt + 8] + b'x' * nlen + raw[tt + 8 + nlen:]), 'tensor')
+
+check('torch not imported', 'torch' not in sys.modules)
+print('vaeckpt: %d passed, %d failed' % (passed, failed))
+sys.exit(1 if failed else 0)
