@@ -11,15 +11,47 @@ public enum Capacity {
     public static let maxSide = 32
 }
 
-/// The fixed layout of decoder image v1 (docs/checkpoint-format.md, section 2).
+/// The layout of decoder images (docs/checkpoint-format.md section 2; the int8 fields:
+/// docs/quantisation.md section 2). Every reader and writer of images (the runtime, the C
+/// interface's pre-checks, the checkpoint's image builders) takes its offsets from here.
 public enum DecoderImageLayout {
     public static let magic: UInt32 = 0x4445_4156   // "VAED" read as little-endian u32
     public static let major: UInt16 = 1
+    /// Minor version of float32 images; int8 images are minor 1 (they need the int8 fields).
     public static let minor: UInt16 = 0
+    public static let minorInt8: UInt16 = 1
     public static let headerBytes = 64
-    public static let layerRecordBytes = 48
     public static let weightTypeFloat32: UInt32 = 1
+    public static let weightTypeInt8: UInt32 = 2
     public static let layerKindConvTranspose: UInt32 = 1
+
+    /// Header fields (byte offsets).
+    public enum Header {
+        public static let magic = 0, major = 4, minor = 6, totalLength = 8, crc = 12, weightType = 16
+        public static let latent = 20, viewChannels = 24, viewHeight = 28, viewWidth = 32, layerCount = 36
+        public static let outputChannels = 40, outputHeight = 44, outputWidth = 48
+        /// The CRC covers [crcStart, total length).
+        public static let crcStart = 16
+        /// int8 images only (zero in float images).
+        public static let latentWidth = 52, latentInverseScale = 56, latentQmax = 60
+    }
+
+    /// Layer record fields (byte offsets from the record's start), both weight types.
+    public enum Layer {
+        public static let kind = 0, inChannels = 4, outChannels = 8, kernelH = 12, kernelW = 16
+        public static let stride = 20, padding = 24, activation = 28, slope = 32
+        public static let weightOffset = 36, biasOffset = 40
+        /// int8 records only.
+        public static let requantOffset = 44, outputWidth = 48, outputZeroPoint = 52, outputQmin = 56, outputQmax = 60
+    }
+
+    /// Bytes of one layer record.
+    public static func layerRecordBytes(weightType: UInt32) -> Int { weightType == weightTypeInt8 ? 64 : 48 }
+    public static let layerRecordBytes = 48
+    /// int32 values per output channel in an int8 hidden layer's requantisation block.
+    public static let requantWordsPerChannel = 4
+    /// int32 thresholds per output channel in an int8 image's last (sigmoid) layer.
+    public static let pixelThresholds = 255
 }
 
 public enum Activation: UInt32 {
