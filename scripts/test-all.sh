@@ -30,12 +30,16 @@ count_plain() {    # "NAME: N passed, F failed"
   passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line"))); failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
 }
 
+# Generated files first: a stale one would make every later stage test the wrong code.
+stage "generated files are current" python3 firmware-sim/tools/gen_kernels.py --check
 stage "build (release)" swift build -c release
 stage "swift test (XCTest, release build)" swift test -c release -Xswiftc -enable-testing --disable-swift-testing
 count_xctest
 stage "command-line tests" scripts/cli-tests.sh
 count_plain
 stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
+count_plain
+stage "portability (qemu CPU models without AVX-512 or FMA; a consumer package by version)" scripts/portability-tests.sh
 count_plain
 if stage "firmware-sim (qemu, Cortex-M4F)" firmware-sim/run.sh; then :; fi
 if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

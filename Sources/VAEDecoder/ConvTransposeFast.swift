@@ -49,6 +49,20 @@ func convTransposeFast(_ l: DecoderLayer, input: UnsafePointer<Float>, output: U
     return true
 }
 
+/// The shapes above, for tests and tools (the list is typed once, in the generator).
+let fastKernelShapeCount = 6
+
+func fastKernelShape(_ i: Int) -> (kernel: Int, side: Int) {
+    switch i {
+    case 0: return (9, 2)
+    case 1: return (7, 10)
+    case 2: return (5, 16)
+    case 3: return (5, 20)
+    case 4: return (3, 24)
+    default: return (3, 26)
+    }
+}
+
 /// Outputs o0 ..< o0 + 14 of row oy of channel oc, kernel 3x3; input columns o0 + (-2 ... 11).
 @inline(never)
 func convTChunk_k3_c14_dm2_11(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int,

@@ -126,7 +126,13 @@ func convTransposeFast(_ l: DecoderLayer, input: UnsafePointer<Float>, output: U
     return true
 }
 ''' % "\n".join("    " + c for c in cases)
-    text = head + body + loop + "\n" + "\n\n".join(fns[key] for key in sorted(fns)) + "\n"
+    listing = "/// The shapes above, for tests and tools (the list is typed once, in the generator).\n"
+    listing += "let fastKernelShapeCount = %d\n\n" % len(SHAPES)
+    listing += "func fastKernelShape(_ i: Int) -> (kernel: Int, side: Int) {\n    switch i {\n"
+    for i, (k, side) in enumerate(SHAPES[:-1]):
+        listing += "    case %d: return (%d, %d)\n" % (i, k, side)
+    listing += "    default: return (%d, %d)\n    }\n}\n\n" % SHAPES[-1]
+    text = head + body + loop + "\n" + listing + "\n\n".join(fns[key] for key in sorted(fns)) + "\n"
     return text
 
 

@@ -1,8 +1,7 @@
-import VAEDecoder
-
+#if !hasFeature(Embedded)
 extension SHA256 {
-    /// The lowercase hex SHA-256 of `bytes`: the line vae-gen prints and goldens record. (Here,
-    /// not in the runtime, because it builds a String; the runtime's own digest is bytes.)
+    /// The lowercase hex SHA-256 of `bytes`: the line vae-gen prints and goldens record. Host
+    /// builds only (it builds a String and an Array); targets use the digest bytes.
     public static func hex<C: Collection>(of bytes: C) -> String where C.Element == UInt8 {
         var s = SHA256()
         Array(bytes).withUnsafeBytes { s.update($0) }
@@ -12,3 +11,4 @@ extension SHA256 {
         return String(decoding: d.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 }
+#endif
