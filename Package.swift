@@ -30,7 +30,7 @@ let package = Package(
 
         // The runtime's host kernels (C, one body per instruction-set level, picked at run time).
         .target(name: "VAEHostKernels", dependencies: ["CPUFeatures"], path: "Sources/VAEHostKernels",
-                exclude: ["convt_f32_body.inc"]),
+                exclude: ["convt_f32_body.inc", "convt_i8_body.inc"]),
 
         // The decoder runtime: no Foundation, no heap allocation, builds with Embedded Swift
         // (where the host kernels are absent and it runs its own Swift kernels).

@@ -38,7 +38,8 @@ static uint32_t detect(void) {
 }
 
 static int32_t best(uint32_t f) {
-    if ((f & VAE_CPU_AVX512) && (f & VAE_CPU_FMA) && (f & VAE_CPU_AVX2)) return VAE_ISA_AVX512;
+    if ((f & VAE_CPU_AVX512) && (f & VAE_CPU_FMA) && (f & VAE_CPU_AVX2))
+        return (f & VAE_CPU_AVX512VNNI) ? VAE_ISA_AVX512VNNI : VAE_ISA_AVX512;
     if ((f & VAE_CPU_AVX2) && (f & VAE_CPU_FMA)) return VAE_ISA_AVX2;
     return VAE_ISA_PORTABLE;
 }
@@ -77,7 +78,7 @@ static int32_t clamp(int32_t level) {
 #if defined(__x86_64__)
     if (level == VAE_ISA_NEON) return top;
 #elif defined(__aarch64__)
-    if (level == VAE_ISA_AVX2 || level == VAE_ISA_AVX512) return VAE_ISA_PORTABLE;
+    if (level == VAE_ISA_AVX2 || level == VAE_ISA_AVX512 || level == VAE_ISA_AVX512VNNI) return VAE_ISA_PORTABLE;
 #endif
     return level;
 }
@@ -91,6 +92,7 @@ int32_t vae_isa_selected(void) {
             else if (!strcmp(s, "avx2")) want = VAE_ISA_AVX2;
             else if (!strcmp(s, "avx512")) want = VAE_ISA_AVX512;
             else if (!strcmp(s, "neon")) want = VAE_ISA_NEON;
+            else if (!strcmp(s, "avx512vnni")) want = VAE_ISA_AVX512VNNI;
         }
         selected = clamp(want);
     }
@@ -107,6 +109,7 @@ const char *vae_isa_name(int32_t level) {
     case VAE_ISA_AVX2: return "avx2";
     case VAE_ISA_AVX512: return "avx512";
     case VAE_ISA_NEON: return "neon";
+    case VAE_ISA_AVX512VNNI: return "avx512vnni";
     default: return "portable";
     }
 }

@@ -37,7 +37,7 @@
 
 #define DISPATCH(name, args) do {                                   \
         switch (vae_isa_selected()) {                               \
-        case VAE_ISA_AVX512: name##_avx512 args; return;            \
+        case VAE_ISA_AVX512: case VAE_ISA_AVX512VNNI: name##_avx512 args; return; \
         case VAE_ISA_AVX2: name##_avx2 args; return;                \
         default: name##_portable args; return;                      \
         }                                                           \

@@ -180,13 +180,14 @@ public func vae_decoder_decode_float(_ state: UnsafeRawPointer?, _ latent: Unsaf
 /// Image `index` of `seed` as 8-bit pixels, as `vae-gen --seed seed` makes it. The latent is
 /// built in the arena's second activation buffer, which the first layer only reads and which
 /// no layer writes before the second (Decoder.decode alternates A, B, A, ...), and which holds
-/// at least `latent` floats (DecoderModel.maxActivation >= latent).
+/// at least `latent` floats (DecoderModel.maxActivationBytes >= 4 * latent). An int8 image's
+/// decoder quantises it there in place (int16 value j at bytes 2j, after float j at 4j is read).
 @c(vae_generate)
 public func vae_generate(_ state: UnsafeRawPointer?, _ seed: UInt64, _ index: UInt64,
                          _ pixels: UnsafeMutablePointer<UInt8>?) -> Int32 {
     guard let s = liveState(state), let pixels else { return DecoderError.badArgument.rawValue }
     let d = s.pointee.decoder
-    d.generate(seed: seed, index: index, latentScratch: d.bufferB, pixels: pixels)
+    d.generate(seed: seed, index: index, latentScratch: d.bufferB.assumingMemoryBound(to: Float.self), pixels: pixels)
     return vaeOK
 }
 

@@ -5,26 +5,31 @@ public struct Decoder {
     public let model: DecoderModel
     /// The kernel every layer runs with (KernelPath.swift decides; tests pick each in turn).
     public let path: KernelPath
-    let bufferA: UnsafeMutablePointer<Float>
-    let bufferB: UnsafeMutablePointer<Float>
-    let scratch: UnsafeMutablePointer<Float>?
+    /// The two activation buffers (ping-pong) and the path's scratch, all in the arena.
+    let bufferA: UnsafeMutableRawPointer
+    let bufferB: UnsafeMutableRawPointer
+    let scratch: UnsafeMutableRawPointer
+
+    /// Bytes of one activation buffer, rounded up so that the next one stays 16-byte aligned.
+    static func bufferBytes(_ model: DecoderModel) -> Int { (model.maxActivationBytes + 15) & ~15 }
 
     /// Arena bytes `model` needs with `path`: two activation buffers and the path's scratch.
     public static func arenaBytes(for model: DecoderModel, path: KernelPath = .automatic) -> Int {
         var s = 0
-        for i in 0..<model.layerCount { s = max(s, path.scratchFloats(model.layers[i])) }
-        return (2 * model.maxActivation + s) * 4
+        for i in 0..<model.layerCount { s = max(s, path.scratchBytes(model.layers[i], model.precision)) }
+        return 2 * bufferBytes(model) + s
     }
 
     /// An arena this large serves any image within `Capacity` on any path (for static allocation).
     public static var maxArenaBytes: Int {
-        var floats = 2 * Capacity.maxActivation
+        var bytes = 2 * 4 * Capacity.maxActivation
         if KernelPath.hasHostKernels {
-            // The host kernels' padded input: in*H*(H + 2(k-1)) + 32 = in*H*H + 2(k-1)*in*H + 32,
-            // and in*H*H is itself an activation (or the latent).
-            floats += Capacity.maxActivation + 2 * (Capacity.maxKernel - 1) * Capacity.maxChannels * Capacity.maxSide + 32
+            // The host kernels' padded input: in*H*(H + 2(k-1)) + 32 floats = in*H*H + 2(k-1)*in*H
+            // + 32, and in*H*H is itself an activation (or the latent). The int8 kernels' padded
+            // pairs take no more (4 bytes per padded value too).
+            bytes += 4 * (Capacity.maxActivation + 2 * (Capacity.maxKernel - 1) * Capacity.maxChannels * Capacity.maxSide + 32)
         }
-        return floats * 4
+        return bytes
     }
 
     public init(model: DecoderModel, arena: UnsafeMutableRawBufferPointer, path: KernelPath = .automatic) throws(DecoderError) {
@@ -34,48 +39,90 @@ public struct Decoder {
         guard arena.count >= Decoder.arenaBytes(for: model, path: path) else { throw .arenaTooSmall }
         self.model = model
         self.path = path
-        let f = base.assumingMemoryBound(to: Float.self)
-        bufferA = f
-        bufferB = f + model.maxActivation
-        scratch = f + 2 * model.maxActivation
+        bufferA = base
+        bufferB = base + Decoder.bufferBytes(model)
+        scratch = base + 2 * Decoder.bufferBytes(model)
     }
 
     @inline(__always)
     func run(_ l: DecoderLayer, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        path.run(l, input, output, scratch: scratch)
+        path.run(l, input, output, scratch: scratch.assumingMemoryBound(to: Float.self))
     }
 
-    /// Layer i alone, from `input` to `output` (for per-layer benchmarks).
-    public func runLayer(_ i: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        run(model.layers[i], input, output)
+    /// Layer i alone, from `input` to `output` (for per-layer benchmarks): floats for a float32
+    /// image, the layer's integer tensors for an int8 one.
+    public func runLayer(_ i: Int, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
+        let l = model.layers[i]
+        if model.precision == .int8 { path.runInt8(l, input, output, scratch: scratch); return }
+        run(l, input.assumingMemoryBound(to: Float.self), output.assumingMemoryBound(to: Float.self))
     }
 
-    /// latent[0..<model.latent] -> out[0..<model.pixelCount], the last layer's activations.
+    /// latent[0..<model.latent] -> out[0..<model.pixelCount]: the last layer's activations of a
+    /// float32 image; for an int8 image, its 8-bit pixels divided by 255.
     public func decode(latent: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        var src = latent
-        for i in 0..<model.layerCount {
-            let dst = i == model.layerCount - 1 ? out : (i % 2 == 0 ? bufferA : bufferB)
-            run(model.layers[i], src, dst)
-            src = UnsafePointer(dst)
+        if model.precision == .int8 {
+            // The pixels go into the first quarter of `out`, then widen from the end backwards.
+            let bytes = UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self)
+            decodeInt8(latent: latent, pixels: bytes, path: path)
+            var i = model.pixelCount
+            while i > 0 { i -= 1; out[i] = Float(UInt32(bytes[i])) / 255 }
+            return
         }
+        floatLayers(latent, out, path: path)
     }
 
     /// The same, through the reference kernel whatever the build (for tests and for checking
-    /// that the two kernels agree bit for bit).
+    /// that the kernels agree bit for bit).
     public func decodeReference(latent: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        if model.precision == .int8 {
+            let bytes = UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self)
+            decodeInt8(latent: latent, pixels: bytes, path: .reference)
+            var i = model.pixelCount
+            while i > 0 { i -= 1; out[i] = Float(UInt32(bytes[i])) / 255 }
+            return
+        }
+        floatLayers(latent, out, path: .reference)
+    }
+
+    /// latent -> 8-bit pixels, either precision.
+    public func decode(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>) {
+        if model.precision == .int8 { decodeInt8(latent: latent, pixels: pixels, path: path); return }
+        let last = (model.layerCount % 2 == 1 ? bufferA : bufferB).assumingMemoryBound(to: Float.self)   // free at the last layer
+        floatLayers(latent, last, path: path)
+        Pixels.quantize(last, count: model.pixelCount, into: pixels)
+    }
+
+    /// The int8 decoder through the reference kernel (tests compare the fast kernels with it).
+    public func decodeReference(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>) {
+        if model.precision == .int8 { decodeInt8(latent: latent, pixels: pixels, path: .reference); return }
+        let last = (model.layerCount % 2 == 1 ? bufferA : bufferB).assumingMemoryBound(to: Float.self)
+        floatLayers(latent, last, path: .reference)
+        Pixels.quantize(last, count: model.pixelCount, into: pixels)
+    }
+
+    private func floatLayers(_ latent: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, path: KernelPath) {
         var src = latent
+        let s = scratch.assumingMemoryBound(to: Float.self)
         for i in 0..<model.layerCount {
-            let dst = i == model.layerCount - 1 ? out : (i % 2 == 0 ? bufferA : bufferB)
-            KernelPath.reference.run(model.layers[i], src, dst, scratch: nil)
+            let dst = i == model.layerCount - 1 ? out : (i % 2 == 0 ? bufferA : bufferB).assumingMemoryBound(to: Float.self)
+            path.run(model.layers[i], src, dst, scratch: s)
             src = UnsafePointer(dst)
         }
     }
 
-    /// latent -> 8-bit pixels. The float image is built in the arena, then quantised.
-    public func decode(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>) {
-        let last = model.layerCount % 2 == 1 ? bufferA : bufferB   // free at the last layer
-        decode(latent: latent, into: last)
-        Pixels.quantize(last, count: model.pixelCount, into: pixels)
+    /// docs/quantisation.md: quantise the latent into buffer B (int16), then every layer on
+    /// integers, the last one straight to pixels. No floating point after the first loop.
+    private func decodeInt8(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>, path: KernelPath) {
+        let q = bufferB.assumingMemoryBound(to: Int16.self)
+        for j in 0..<model.latent {
+            q[j] = Int8Math.quantiseLatent(latent[j], inverseScale: model.latentInverseScale, qmax: model.latentQmax)
+        }
+        var src = UnsafeRawPointer(bufferB)
+        for i in 0..<model.layerCount {
+            let dst = i == model.layerCount - 1 ? UnsafeMutableRawPointer(pixels) : (i % 2 == 0 ? bufferA : bufferB)
+            path.runInt8(model.layers[i], src, dst, scratch: scratch)
+            src = UnsafeRawPointer(dst)
+        }
     }
 
     /// Image `index` of `seed`, as vae-gen makes it. `latentScratch` holds model.latent floats.

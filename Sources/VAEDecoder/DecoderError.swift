@@ -14,15 +14,18 @@ public enum DecoderError: Int32, Error {
     case badTensorOffset = 11
     case arenaTooSmall = 12
     case badArgument = 13
+    case badQuantisation = 14
+    case accumulatorBound = 15
+    case precisionNotBuilt = 16
 
     /// One line for a person: what is wrong and, where it helps, what to do.
     public var message: StaticString {
         switch self {
         case .badMagic: return "not a decoder image (magic is not \"VAED\")"
-        case .unsupportedVersion: return "decoder image major version is not 1; this runtime reads v1 only"
+        case .unsupportedVersion: return "decoder image major version is not 1 (this runtime reads v1 only), or an int8 image says minor version 0"
         case .truncated: return "decoder image is shorter than its header says (truncated)"
         case .checksumMismatch: return "decoder image CRC-32 does not match its contents (corrupt)"
-        case .unsupportedWeightType: return "decoder image weight type is not one this runtime executes"
+        case .unsupportedWeightType: return "decoder image weight type is neither 1 (float32) nor 2 (int8)"
         case .tooManyLayers: return "decoder image has more layers than this runtime's capacity"
         case .exceedsCapacity: return "a decoder layer or activation is larger than this runtime's capacity"
         case .inconsistentArchitecture: return "decoder layers do not chain (channels or sizes disagree)"
@@ -31,6 +34,9 @@ public enum DecoderError: Int32, Error {
         case .badTensorOffset: return "a tensor lies outside the decoder image or overlaps the header"
         case .arenaTooSmall: return "arena is smaller than the decoder needs (ask vae_decoder_arena_size)"
         case .badArgument: return "null pointer or out-of-range argument"
+        case .badQuantisation: return "int8 decoder image: a width, zero point, clamp range, multiplier, shift or latent parameter is out of range, or pixel thresholds decrease (docs/quantisation.md)"
+        case .accumulatorBound: return "int8 decoder image: a layer's worst-case sum of products does not fit the 32-bit accumulator (docs/quantisation.md, section 2)"
+        case .precisionNotBuilt: return "this build of the runtime leaves out the decoder image's precision (float32 or int8)"
         }
     }
 }

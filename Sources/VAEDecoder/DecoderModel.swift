@@ -58,7 +58,46 @@ public enum Activation: UInt32 {
     case none = 0, relu = 1, leakyReLU = 2, sigmoid = 3
 }
 
-/// One layer, as the forward pass needs it; `weights` and `bias` point into the image.
+/// The arithmetic of a decoder image (its weight type).
+public enum Precision: UInt32 {
+    case float32 = 1
+    case int8 = 2
+
+    public var name: StaticString { self == .float32 ? "float32" : "int8" }
+
+    /// Whether this build carries the precision's kernels: a firmware build may leave one out
+    /// (compilation condition VAE_FLOAT32_ONLY or VAE_INT8_ONLY) and then refuses such images.
+    public var isBuilt: Bool {
+        switch self {
+        case .float32:
+            #if VAE_INT8_ONLY
+            return false
+            #else
+            return true
+            #endif
+        case .int8:
+            #if VAE_FLOAT32_ONLY
+            return false
+            #else
+            return true
+            #endif
+        }
+    }
+}
+
+/// An int8 image's activation tensor (docs/quantisation.md section 1): `width` bytes per value
+/// (1 or 2; 0 for the last layer's 8-bit pixels), zero point and clamp range.
+public struct QuantTensor {
+    public var width = 0
+    public var zeroPoint: Int32 = 0
+    public var qmin: Int32 = 0
+    public var qmax: Int32 = 0
+    /// The largest |q - zeroPoint| the tensor can hold.
+    public var magnitude: Int { max(Int(qmax) - Int(zeroPoint), Int(zeroPoint) - Int(qmin)) }
+    public init() {}
+}
+
+/// One layer, as the forward pass needs it; every pointer points into the image.
 public struct DecoderLayer {
     public var inChannels: Int = 0
     public var outChannels: Int = 0
@@ -66,19 +105,30 @@ public struct DecoderLayer {
     public var inSide: Int = 0
     public var activation: Activation = .none
     public var slope: Float = 0
+    // float32 images
     public var weights: UnsafePointer<Float>? = nil   // [in][out][k][k]
     public var bias: UnsafePointer<Float>? = nil      // [out]
     /// Bytes of the image readable before and after the weight tensor (the smaller of the two):
     /// a vector kernel may over-read that far and discard what it read.
     public var weightSlackBytes = 0
+    // int8 images (docs/quantisation.md section 2)
+    public var weightsInt8: UnsafePointer<Int8>? = nil    // [in][out][k][k]
+    public var biasInt32: UnsafePointer<Int32>? = nil     // [out]
+    /// Hidden layers: [out][4] = {M_pos, n_pos, M_neg, n_neg}; the last layer: [out][255] thresholds.
+    public var requant: UnsafePointer<Int32>? = nil
+    public var input = QuantTensor()
+    public var output = QuantTensor()
+
     public var outSide: Int { inSide + kernel - 1 }
     public var outputCount: Int { outChannels * outSide * outSide }
+    public var inputCount: Int { inChannels * inSide * inSide }
     public init() {}
 }
 
 /// A parsed, validated decoder image. Holds pointers into the caller's bytes, which must
 /// outlive it (llama2.c style: the weights are never copied).
 public struct DecoderModel {
+    public private(set) var precision = Precision.float32
     public private(set) var latent = 0
     public private(set) var viewChannels = 0
     public private(set) var viewSide = 0
@@ -86,80 +136,161 @@ public struct DecoderModel {
     public private(set) var layers = InlineArray<8, DecoderLayer>(repeating: DecoderLayer())
     public private(set) var outputChannels = 0
     public private(set) var outputSide = 0
-    /// The largest activation any layer produces (or the latent, if larger), in floats.
+    /// The largest activation any layer produces (or the latent, if larger), in values.
     public private(set) var maxActivation = 0
+    /// The largest activation tensor in bytes (float32: 4 per value; int8 images: the tensor's
+    /// width, the latent at 2): what each of the decoder's two activation buffers holds.
+    public private(set) var maxActivationBytes = 0
+    /// int8 images: the latent's quantisation (docs/quantisation.md section 3).
+    public private(set) var latentInverseScale: Float = 0
+    public private(set) var latentQmax: Int32 = 0
 
     public var pixelCount: Int { outputChannels * outputSide * outputSide }
 
-    /// Checks everything docs/checkpoint-format.md section 2 asks, in an order that never reads
-    /// past what has already been shown to exist.
+    /// Checks everything docs/checkpoint-format.md section 2 (and, for int8 images,
+    /// docs/quantisation.md section 2) asks, in an order that never reads past what has already
+    /// been shown to exist.
     public init(image: UnsafeRawBufferPointer) throws(DecoderError) {
+        typealias H = DecoderImageLayout.Header
+        typealias R = DecoderImageLayout.Layer
         guard let base = image.baseAddress else { throw .badArgument }
         guard Int(bitPattern: base) & 3 == 0 else { throw .misaligned }
         guard image.count >= DecoderImageLayout.headerBytes else { throw .truncated }
-        guard image.u32(0) == DecoderImageLayout.magic else { throw .badMagic }
-        guard image.u16(4) == DecoderImageLayout.major else { throw .unsupportedVersion }
-        let total = image.int(8)
+        guard image.u32(H.magic) == DecoderImageLayout.magic else { throw .badMagic }
+        guard image.u16(H.major) == DecoderImageLayout.major else { throw .unsupportedVersion }
+        let total = image.int(H.totalLength)
         guard total >= DecoderImageLayout.headerBytes, total <= image.count else { throw .truncated }
-        let body = UnsafeRawBufferPointer(rebasing: image[16..<total])
-        guard CRC32.checksum(body) == image.u32(12) else { throw .checksumMismatch }
-        guard image.u32(16) == DecoderImageLayout.weightTypeFloat32 else { throw .unsupportedWeightType }
+        let body = UnsafeRawBufferPointer(rebasing: image[H.crcStart..<total])
+        guard CRC32.checksum(body) == image.u32(H.crc) else { throw .checksumMismatch }
+        guard let prec = Precision(rawValue: image.u32(H.weightType)) else { throw .unsupportedWeightType }
+        guard prec.isBuilt else { throw .precisionNotBuilt }
+        let int8 = prec == .int8
+        if int8 { guard image.u16(H.minor) >= DecoderImageLayout.minorInt8 else { throw .unsupportedVersion } }
 
-        let lat = image.int(20), vc = image.int(24), vh = image.int(28), vw = image.int(32)
-        let n = image.int(36)
+        let lat = image.int(H.latent), vc = image.int(H.viewChannels), vh = image.int(H.viewHeight), vw = image.int(H.viewWidth)
+        let n = image.int(H.layerCount)
         guard n >= 1 else { throw .inconsistentArchitecture }
         guard n <= Capacity.maxLayers else { throw .tooManyLayers }
         guard lat >= 1, lat <= Capacity.maxLatent, vc >= 1, vc <= Capacity.maxChannels,
               vh >= 1, vh <= Capacity.maxSide, vw == vh else { throw .exceedsCapacity }
         guard vc * vh * vw == lat else { throw .inconsistentArchitecture }
-        let recordsEnd = DecoderImageLayout.headerBytes + n * DecoderImageLayout.layerRecordBytes
+        let recordBytes = DecoderImageLayout.layerRecordBytes(weightType: prec.rawValue)
+        let recordsEnd = DecoderImageLayout.headerBytes + n * recordBytes
         guard recordsEnd <= total else { throw .truncated }
 
-        latent = lat; viewChannels = vc; viewSide = vh; layerCount = n
+        // The latent tensor (int8 images): int16, zero point 0, [-qmax, qmax].
+        var previous = QuantTensor()
+        if int8 {
+            let inv = image.f32(H.latentInverseScale)
+            let qmax = Int32(bitPattern: image.u32(H.latentQmax))
+            guard image.u32(H.latentWidth) == 2, inv.isFinite, inv > 0, qmax >= 1, qmax <= 32767 else { throw .badQuantisation }
+            latentInverseScale = inv; latentQmax = qmax
+            previous.width = 2; previous.qmin = -qmax; previous.qmax = qmax
+        }
+
+        precision = prec; latent = lat; viewChannels = vc; viewSide = vh; layerCount = n
         var channels = vc, side = vh
-        var biggest = lat
-        // Tensor extents seen so far, to refuse overlaps: at most 2 per layer.
-        var starts = InlineArray<16, Int>(repeating: 0), ends = InlineArray<16, Int>(repeating: 0)
+        // 4 bytes per latent value in either precision: callers build the float latent in a buffer.
+        var biggest = lat, biggestBytes = 4 * lat
+        // Tensor extents seen so far, to refuse overlaps: at most 3 per layer.
+        var starts = InlineArray<24, Int>(repeating: 0), ends = InlineArray<24, Int>(repeating: 0)
         var spans = 0
         for i in 0..<n {
-            let r = DecoderImageLayout.headerBytes + i * DecoderImageLayout.layerRecordBytes
-            guard image.u32(r) == DecoderImageLayout.layerKindConvTranspose else { throw .unsupportedLayer }
-            let inC = image.int(r + 4), outC = image.int(r + 8)
-            let kh = image.int(r + 12), kw = image.int(r + 16)
-            let stride = image.u32(r + 20), padding = image.u32(r + 24)
-            guard let act = Activation(rawValue: image.u32(r + 28)) else { throw .unsupportedLayer }
-            let slope = image.f32(r + 32)
+            let r = DecoderImageLayout.headerBytes + i * recordBytes
+            guard image.u32(r + R.kind) == DecoderImageLayout.layerKindConvTranspose else { throw .unsupportedLayer }
+            let inC = image.int(r + R.inChannels), outC = image.int(r + R.outChannels)
+            let kh = image.int(r + R.kernelH), kw = image.int(r + R.kernelW)
+            let stride = image.u32(r + R.stride), padding = image.u32(r + R.padding)
+            guard let act = Activation(rawValue: image.u32(r + R.activation)) else { throw .unsupportedLayer }
+            let slope = image.f32(r + R.slope)
             guard stride == 1, padding == 0, kh == kw else { throw .unsupportedLayer }
             guard inC == channels else { throw .inconsistentArchitecture }
             guard outC >= 1, outC <= Capacity.maxChannels, kh >= 1, kh <= Capacity.maxKernel else { throw .exceedsCapacity }
             guard slope.isFinite else { throw .unsupportedLayer }
             let outSide = side + kh - 1
             guard outSide <= Capacity.maxSide, outC * outSide * outSide <= Capacity.maxActivation else { throw .exceedsCapacity }
-            let wOff = image.int(r + 36), bOff = image.int(r + 40)
-            let wBytes = inC * outC * kh * kw * 4, bBytes = outC * 4
-            guard wOff >= recordsEnd, bOff >= recordsEnd, wOff <= total, bOff <= total,
-                  wBytes <= total - wOff, bBytes <= total - bOff else {
-                throw .badTensorOffset
+            let last = i == n - 1
+            if int8 { guard (act == .sigmoid) == last else { throw .unsupportedLayer } }
+
+            // The layer's tensors: (offset, bytes), checked for bounds, alignment and overlap.
+            let taps = inC * outC * kh * kw
+            let wOff = image.int(r + R.weightOffset), bOff = image.int(r + R.biasOffset)
+            let qOff = int8 ? image.int(r + R.requantOffset) : 0
+            let wBytes = taps * (int8 ? 1 : 4), bBytes = outC * 4
+            let qBytes = int8 ? outC * 4 * (last ? DecoderImageLayout.pixelThresholds : DecoderImageLayout.requantWordsPerChannel) : 0
+            for t in 0..<(int8 ? 3 : 2) {
+                let s = t == 0 ? wOff : (t == 1 ? bOff : qOff), len = t == 0 ? wBytes : (t == 1 ? bBytes : qBytes)
+                guard s >= recordsEnd, s <= total, len <= total - s else { throw .badTensorOffset }
+                guard s % 16 == 0 else { throw .misaligned }
+                for j in 0..<spans where s < ends[j] && starts[j] < s + len { throw .badTensorOffset }
+                starts[spans] = s; ends[spans] = s + len; spans += 1
             }
-            guard wOff % 16 == 0, bOff % 16 == 0 else { throw .misaligned }
-            for t in 0..<2 {
-                let s = t == 0 ? wOff : bOff, e = t == 0 ? wOff + wBytes : bOff + bBytes
-                for j in 0..<spans where s < ends[j] && starts[j] < e { throw .badTensorOffset }
-                starts[spans] = s; ends[spans] = e; spans += 1
-            }
+
             var layer = DecoderLayer()
             layer.inChannels = inC; layer.outChannels = outC; layer.kernel = kh; layer.inSide = side
             layer.activation = act; layer.slope = slope
-            layer.weights = (base + wOff).assumingMemoryBound(to: Float.self)
-            layer.bias = (base + bOff).assumingMemoryBound(to: Float.self)
-            layer.weightSlackBytes = min(wOff, total - (wOff + wBytes))
+            if int8 {
+                layer.weightsInt8 = (base + wOff).assumingMemoryBound(to: Int8.self)
+                layer.biasInt32 = (base + bOff).assumingMemoryBound(to: Int32.self)
+                layer.requant = (base + qOff).assumingMemoryBound(to: Int32.self)
+                layer.input = previous
+                var out = QuantTensor()
+                out.width = image.int(r + R.outputWidth)
+                out.zeroPoint = Int32(bitPattern: image.u32(r + R.outputZeroPoint))
+                out.qmin = Int32(bitPattern: image.u32(r + R.outputQmin))
+                out.qmax = Int32(bitPattern: image.u32(r + R.outputQmax))
+                layer.output = out
+                try DecoderModel.checkQuantised(layer, last: last)
+                previous = out
+                if !last { biggestBytes = max(biggestBytes, layer.outputCount * out.width) }
+            } else {
+                layer.weights = (base + wOff).assumingMemoryBound(to: Float.self)
+                layer.bias = (base + bOff).assumingMemoryBound(to: Float.self)
+                layer.weightSlackBytes = min(wOff, total - (wOff + wBytes))
+                biggestBytes = max(biggestBytes, 4 * layer.outputCount)
+            }
             layers[i] = layer
             channels = outC; side = outSide
             biggest = max(biggest, layer.outputCount)
         }
-        guard image.int(40) == channels, image.int(44) == side, image.int(48) == side else {
+        guard image.int(H.outputChannels) == channels, image.int(H.outputHeight) == side, image.int(H.outputWidth) == side else {
             throw .inconsistentArchitecture
         }
-        outputChannels = channels; outputSide = side; maxActivation = biggest
+        outputChannels = channels; outputSide = side; maxActivation = biggest; maxActivationBytes = biggestBytes
+    }
+
+    /// docs/quantisation.md section 2: the output tensor's fields, the requantisation words or
+    /// pixel thresholds, and the accumulator bound, for one int8 layer.
+    static func checkQuantised(_ l: DecoderLayer, last: Bool) throws(DecoderError) {
+        let o = l.output
+        if last {
+            guard o.width == 0, o.zeroPoint == 0, o.qmin == 0, o.qmax == 0 else { throw .badQuantisation }
+        } else if o.width == 1 {
+            guard o.qmin >= -128, o.qmax <= 127, o.qmin < o.qmax, o.zeroPoint >= o.qmin, o.zeroPoint <= o.qmax else { throw .badQuantisation }
+        } else if o.width == 2 {
+            guard o.zeroPoint == 0, o.qmin >= -32767, o.qmax <= 32767, o.qmin < o.qmax else { throw .badQuantisation }
+        } else {
+            throw .badQuantisation
+        }
+        let q = l.requant.unsafelyUnwrapped
+        let kk = l.kernel * l.kernel
+        for oc in 0..<l.outChannels {
+            if last {
+                let t = q + oc * DecoderImageLayout.pixelThresholds
+                for j in 1..<DecoderImageLayout.pixelThresholds where t[j - 1] > t[j] { throw .badQuantisation }
+            } else {
+                let w = q + oc * DecoderImageLayout.requantWordsPerChannel
+                guard w[0] >= 1, w[1] >= 1, w[1] <= 62, w[2] >= 0, w[3] >= 1, w[3] <= 62 else { throw .badQuantisation }
+            }
+            // |bias| + A_in * sum |w| <= 2^31 - 1, in 64 bits (the sum of |w| is below 2^23).
+            var sum: Int64 = 0
+            let w = l.weightsInt8.unsafelyUnwrapped
+            for ic in 0..<l.inChannels {
+                let c = w + (ic * l.outChannels + oc) * kk
+                for t in 0..<kk { sum += Int64(abs(Int32(c[t]))) }
+            }
+            let bound = abs(Int64(l.biasInt32.unsafelyUnwrapped[oc])) + Int64(l.input.magnitude) * sum
+            guard bound <= Int64(Int32.max) else { throw .accumulatorBound }
+        }
     }
 }

@@ -20,6 +20,8 @@ public enum KernelPath: Int32, CaseIterable {
     case avx2 = 1
     case avx512 = 2
     case neon = 3
+    /// AVX-512 plus VNNI: the int8 kernels' int16 dot-product instruction (float32 runs .avx512).
+    case avx512vnni = 4
 
     /// Whether this build has the host kernels (SwiftPM builds for x86-64 and arm64 do; the
     /// firmware's Embedded Swift build does not).
@@ -55,7 +57,7 @@ public enum KernelPath: Int32, CaseIterable {
         case .reference: return true
         case .blocked: return true
         case .portable: return KernelPath.hasHostKernels
-        case .avx2, .avx512:
+        case .avx2, .avx512, .avx512vnni:
             #if arch(x86_64)
             return KernelPath.hasHostKernels && rawValue <= KernelPath.best.rawValue
             #else
@@ -81,18 +83,39 @@ public enum KernelPath: Int32, CaseIterable {
         case .avx2: return "avx2"
         case .avx512: return "avx512"
         case .neon: return "neon"
+        case .avx512vnni: return "avx512vnni"
         }
     }
 
-    /// Floats of arena scratch the path needs for `l`, beyond the two activation buffers.
-    func scratchFloats(_ l: DecoderLayer) -> Int {
+    /// Bytes of arena scratch the path needs for `l`, beyond the two activation buffers.
+    func scratchBytes(_ l: DecoderLayer, _ precision: Precision) -> Int {
         #if canImport(VAEHostKernels)
         if rawValue >= 0 {
+            if precision == .int8 {
+                var c = l.cLayerInt8
+                return vae_convt_i8_scratch_bytes(&c)
+            }
             var c = l.cLayer
-            return vae_convt_f32_scratch_floats(&c)
+            return 4 * vae_convt_f32_scratch_floats(&c)
         }
         #endif
         return 0
+    }
+
+    /// Floats of scratch for a float32 layer (tests that run one layer alone).
+    func scratchFloats(_ l: DecoderLayer) -> Int { scratchBytes(l, .float32) / 4 }
+
+    /// An int8 layer from its input tensor to its output tensor (or pixels).
+    @inline(__always)
+    func runInt8(_ l: DecoderLayer, _ input: UnsafeRawPointer, _ output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
+        #if canImport(VAEHostKernels)
+        if rawValue >= 0 {
+            var c = l.cLayerInt8
+            vae_convt_i8(&c, input, output, scratch, rawValue)
+            return
+        }
+        #endif
+        convTransposeInt8Reference(l, input: input, output: output)
     }
 
     /// Layer `l` from `input` to `output` (activation included).
@@ -123,6 +146,14 @@ extension DecoderLayer {
         vae_convt_f32_layer(in_channels: Int32(inChannels), out_channels: Int32(outChannels), kernel: Int32(kernel),
                             in_side: Int32(inSide), activation: Int32(activation.rawValue), slope: slope,
                             weights: weights, bias: bias, weight_slack_bytes: Int32(min(weightSlackBytes, 1 << 20)))
+    }
+
+    var cLayerInt8: vae_convt_i8_layer {
+        vae_convt_i8_layer(in_channels: Int32(inChannels), out_channels: Int32(outChannels), kernel: Int32(kernel),
+                           in_side: Int32(inSide), in_width: Int32(input.width), in_zero_point: input.zeroPoint,
+                           out_width: Int32(output.width), out_zero_point: output.zeroPoint, out_qmin: output.qmin,
+                           out_qmax: output.qmax, relu: activation == .relu ? 1 : 0,
+                           weights: weightsInt8, bias: biasInt32, requant: requant)
     }
 }
 #endif

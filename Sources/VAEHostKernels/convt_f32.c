@@ -49,7 +49,7 @@ size_t vae_convt_f32_scratch_floats(const vae_convt_f32_layer *l) {
 void vae_convt_f32(const vae_convt_f32_layer *l, const float *in, float *out, float *scratch, int32_t isa) {
     switch (isa) {
 #if defined(__x86_64__)
-    case VAE_ISA_AVX512: convt_avx512(l, in, out, scratch); return;
+    case VAE_ISA_AVX512: case VAE_ISA_AVX512VNNI: convt_avx512(l, in, out, scratch); return;
     case VAE_ISA_AVX2: convt_avx2(l, in, out, scratch); return;
 #elif defined(__aarch64__)
     case VAE_ISA_NEON: convt_neon(l, in, out, scratch); return;
@@ -63,7 +63,7 @@ void vae_convt_f32_lanes16(const vae_convt_f32_layer *l, const float *in, float 
     vae_v16f *o = (vae_v16f *)out;
     switch (isa) {
 #if defined(__x86_64__)
-    case VAE_ISA_AVX512: lanes_avx512(l, i, o); return;
+    case VAE_ISA_AVX512: case VAE_ISA_AVX512VNNI: lanes_avx512(l, i, o); return;
     case VAE_ISA_AVX2: lanes_avx2(l, i, o); return;
 #elif defined(__aarch64__)
     case VAE_ISA_NEON: lanes_neon(l, i, o); return;

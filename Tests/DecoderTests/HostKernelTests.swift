@@ -25,7 +25,7 @@ final class HostKernelTests: XCTestCase {
         var v = Values(s: 7)
         let levels = KernelPath.available.filter { $0.rawValue >= 0 }
         XCTAssertTrue(levels.contains(.portable))
-        if KernelPath.best == .avx512 { XCTAssertEqual(levels, [.portable, .avx2, .avx512]) }
+        if KernelPath.best == .avx512vnni { XCTAssertEqual(levels, [.portable, .avx2, .avx512, .avx512vnni]) }
         let acts: [Activation] = [.none, .relu, .leakyReLU, .sigmoid]
         for trial in 0..<60 {
             let k = 1 + v.below(10), side = 1 + v.below(trial % 3 == 0 ? 4 : 20)

@@ -18,6 +18,7 @@ enum {
     VAE_ISA_AVX2 = 1,       // x86-64 AVX2 + FMA (Haswell and later)
     VAE_ISA_AVX512 = 2,     // x86-64 AVX-512 F/BW/DQ/VL (Skylake-SP, Zen 4 and later)
     VAE_ISA_NEON = 3,       // arm64 Advanced SIMD
+    VAE_ISA_AVX512VNNI = 4, // AVX-512 plus VNNI (int16 dot products; the int8 decoder uses it)
 };
 
 /// Feature bits the CPU and the operating system both support (the OS must save the wider
@@ -39,7 +40,7 @@ uint32_t vae_cpu_features(void);
 int32_t vae_isa_detected(void);
 
 /// The level kernels use: the detected one, or a lower one asked for by the environment
-/// variable VAE_KERNELS (portable | avx2 | avx512 | neon | auto). A level the CPU lacks is never
+/// variable VAE_KERNELS (portable | avx2 | avx512 | avx512vnni | neon | auto). A level the CPU lacks is never
 /// chosen: asking for it gives the detected level. Read once, on first use.
 int32_t vae_isa_selected(void);
 
@@ -47,7 +48,7 @@ int32_t vae_isa_selected(void);
 /// the detected one is clamped to it. Returns the level now in force.
 int32_t vae_isa_force(int32_t level);
 
-/// "portable", "avx2", "avx512", "neon" (static strings).
+/// "portable", "avx2", "avx512", "neon", "avx512vnni" (static strings).
 const char *vae_isa_name(int32_t level);
 
 #ifdef __cplusplus

@@ -39,6 +39,25 @@ void vae_convt_f32(const vae_convt_f32_layer *l, const float *in, float *out, fl
 /// Sixteen images, one per lane: in[c][y][x][16] -> out[c][y][x][16] (64-byte aligned).
 void vae_convt_f32_lanes16(const vae_convt_f32_layer *l, const float *in, float *out, int32_t isa);
 
+/// One int8 layer (docs/quantisation.md): integer tensors in, integer tensors or 8-bit pixels
+/// out. Integer sums are exact (the loader checked the accumulator bound), so the levels differ
+/// only in instructions: portable (plain 32-bit lanes), AVX2 and AVX-512 (vpmaddwd on int16
+/// pairs), AVX-512 VNNI (vpdpwssd).
+typedef struct {
+    int32_t in_channels, out_channels, kernel, in_side;
+    int32_t in_width, in_zero_point;                       // 1 (int8) or 2 (int16)
+    int32_t out_width, out_zero_point, out_qmin, out_qmax;  // out_width 0: 8-bit pixels
+    int32_t relu;                                           // activation is ReLU
+    const int8_t *weights;                                  // [in][out][k][k]
+    const int32_t *bias;                                    // [out]
+    const int32_t *requant;                                 // [out][4], or [out][255] thresholds
+} vae_convt_i8_layer;
+
+/// Bytes of scratch vae_convt_i8 needs for `l` (its centred input as padded int16 pairs).
+size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l);
+
+void vae_convt_i8(const vae_convt_i8_layer *l, const void *in, void *out, void *scratch, int32_t isa);
+
 /// The portable level's exact fused multiply-add, on 16 lanes (exported for its tests).
 void vae_fma_soft16(const float *a, const float *b, const float *c, float *out);
 

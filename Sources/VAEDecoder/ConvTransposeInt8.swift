@@ -1,0 +1,98 @@
+/// The int8 decoder's maths (docs/quantisation.md sections 3 and 4), as plain loops: the
+/// runtime's definition, which the host's vector kernels and the targets' blocked kernels are
+/// tested against bit for bit. Integer sums are exact (the loader checked the accumulator bound),
+/// so any kernel may add in any order; this one follows the float kernel's order for ease of
+/// reading. Kept separate on purpose from the trainer's Int8Reference, which writes the goldens.
+enum Int8Math {
+    /// The latent, float to int16: one float32 multiply, rounding halves away from zero,
+    /// clamping; NaN gives 0 (section 3). The last floating-point operation of the int8 path.
+    @inline(__always)
+    static func quantiseLatent(_ z: Float, inverseScale: Float, qmax: Int32) -> Int16 {
+        let v = z * inverseScale
+        if !(v == v) { return 0 }
+        let lim = Float(Int(qmax))   // Int, not Int32: a direct conversion on 32-bit targets
+        if v >= lim { return Int16(truncatingIfNeeded: qmax) }
+        if v <= -lim { return Int16(truncatingIfNeeded: -qmax) }
+        // |v| < 32768: truncation is exact, and so is the fraction v - t (no libm round: it is
+        // absent on targets, and v +- 0.5 would itself round for v just below a half).
+        let t = Int32(v)
+        let f = v - Float(Int(t))
+        let r = f >= 0.5 ? t &+ 1 : (f <= -0.5 ? t &- 1 : t)
+        return Int16(truncatingIfNeeded: r)
+    }
+
+    /// Section 4, hidden layer: the requantised, activated, clamped output of one accumulator.
+    @inline(__always)
+    static func requantise(_ acc: Int32, _ words: UnsafePointer<Int32>, relu: Bool, _ out: QuantTensor) -> Int32 {
+        var v: Int64 = 0
+        if acc >= 0 || !relu {
+            let (m, n) = acc >= 0 ? (words[0], words[1]) : (words[2], words[3])
+            let p = Int64(acc) &* Int64(m)
+            v = (p &+ (Int64(1) &<< Int64(n &- 1))) &>> Int64(n)
+        }
+        v &+= Int64(out.zeroPoint)
+        if v < Int64(out.qmin) { v = Int64(out.qmin) }
+        if v > Int64(out.qmax) { v = Int64(out.qmax) }
+        return Int32(truncatingIfNeeded: v)
+    }
+
+    /// Section 4, last layer: the number of thresholds at or below `acc` (a binary search over
+    /// the non-decreasing table).
+    @inline(__always)
+    static func pixel(_ acc: Int32, _ t: UnsafePointer<Int32>) -> UInt8 {
+        var lo = 0, hi = DecoderImageLayout.pixelThresholds   // answer in lo ... hi
+        while lo < hi {
+            let mid = (lo &+ hi) &>> 1
+            if acc >= t[mid] { lo = mid &+ 1 } else { hi = mid }
+        }
+        return UInt8(truncatingIfNeeded: lo)
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer, _ i: Int, width: Int) -> Int32 {
+        width == 1 ? Int32(p.load(fromByteOffset: i, as: Int8.self)) : Int32(p.load(fromByteOffset: i &* 2, as: Int16.self))
+    }
+}
+
+/// One int8 layer, reference loops: input tensor (int8 or int16) to output tensor or, for the
+/// last layer, to 8-bit pixels.
+func convTransposeInt8Reference(_ l: DecoderLayer, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
+    let side = l.inSide, k = l.kernel, os = l.outSide, kk = k &* k
+    let inC = l.inChannels, outC = l.outChannels
+    let w = l.weightsInt8.unsafelyUnwrapped, b = l.biasInt32.unsafelyUnwrapped, q = l.requant.unsafelyUnwrapped
+    let inW = l.input.width, zp = l.input.zeroPoint
+    let last = l.output.width == 0
+    let relu = l.activation == .relu
+    var o = 0
+    for oc in 0..<outC {
+        let words = q + oc &* (last ? DecoderImageLayout.pixelThresholds : DecoderImageLayout.requantWordsPerChannel)
+        for oy in 0..<os {
+            let iyLo = oy >= k ? oy &- k &+ 1 : 0, iyHi = oy < side ? oy : side &- 1
+            for ox in 0..<os {
+                let ixLo = ox >= k ? ox &- k &+ 1 : 0, ixHi = ox < side ? ox : side &- 1
+                var acc = b[oc]
+                for ic in 0..<inC {
+                    let wb = w + (ic &* outC &+ oc) &* kk
+                    var iy = iyLo
+                    while iy <= iyHi {
+                        var ix = ixLo
+                        while ix <= ixHi {
+                            let x = Int8Math.load(input, (ic &* side &+ iy) &* side &+ ix, width: inW) &- zp
+                            acc &+= Int32(wb[(oy &- iy) &* k &+ (ox &- ix)]) &* x
+                            ix &+= 1
+                        }
+                        iy &+= 1
+                    }
+                }
+                if last {
+                    output.storeBytes(of: Int8Math.pixel(acc, words), toByteOffset: o, as: UInt8.self)
+                } else {
+                    let v = Int8Math.requantise(acc, words, relu: relu, l.output)
+                    if l.output.width == 1 { output.storeBytes(of: Int8(truncatingIfNeeded: v), toByteOffset: o, as: Int8.self) }
+                    else { output.storeBytes(of: Int16(truncatingIfNeeded: v), toByteOffset: o &* 2, as: Int16.self) }
+                }
+                o &+= 1
+            }
+        }
+    }
+}
