@@ -47,7 +47,10 @@ enum {
     VAE_ERR_MISALIGNED = 10,               /* a pointer or a tensor offset is misaligned */
     VAE_ERR_BAD_TENSOR_OFFSET = 11,        /* a tensor outside the image or overlapping */
     VAE_ERR_ARENA_TOO_SMALL = 12,          /* arena smaller than vae_decoder_arena_size says */
-    VAE_ERR_BAD_ARGUMENT = 13              /* null pointer, uninitialised state, bad size */
+    VAE_ERR_BAD_ARGUMENT = 13,             /* null pointer, uninitialised state, bad size */
+    VAE_ERR_BAD_QUANTISATION = 14,         /* int8 image: a quantisation field out of range (docs/quantisation.md) */
+    VAE_ERR_ACCUMULATOR_BOUND = 15,        /* int8 image: a layer's worst-case sum does not fit int32 */
+    VAE_ERR_PRECISION_NOT_BUILT = 16       /* this build leaves out the image's precision */
 };
 
 /*
@@ -97,6 +100,12 @@ int32_t vae_decoder_init(vae_decoder_state *state, size_t state_size,
                          const void *image, size_t image_len,
                          void *arena, size_t arena_size);
 
+/* The image's arithmetic: VAE_PRECISION_FLOAT32 or VAE_PRECISION_INT8 (the image's weight
+ * type); 0 for a state that is not initialised. An int8 image runs integer-only kernels after
+ * the latent is quantised (docs/quantisation.md). */
+enum { VAE_PRECISION_FLOAT32 = 1, VAE_PRECISION_INT8 = 2 };
+int32_t vae_decoder_precision(const vae_decoder_state *state);
+
 /* Latent dimension (64) and output values per image (784); 0 for a state that is not initialised. */
 size_t vae_decoder_latent_dim(const vae_decoder_state *state);
 size_t vae_decoder_pixel_count(const vae_decoder_state *state);
@@ -110,8 +119,8 @@ int32_t vae_latent(uint64_t seed, uint64_t index, size_t dim, float *out);
 /* latent[0 .. latent_dim) -> pixels[0 .. pixel_count), 8-bit: round(p * 255), p clamped to [0, 1]. */
 int32_t vae_decoder_decode(const vae_decoder_state *state, const float *latent, uint8_t *pixels);
 
-/* latent -> out[0 .. pixel_count), the decoder's float outputs (sigmoid, in [0, 1]). `out`
- * must not lie in the arena. */
+/* latent -> out[0 .. pixel_count), the decoder's float outputs (sigmoid, in [0, 1]); for an
+ * int8 image, its 8-bit pixels divided by 255. `out` must not lie in the arena. */
 int32_t vae_decoder_decode_float(const vae_decoder_state *state, const float *latent, float *out);
 
 /* Image `index` of `seed` as 8-bit pixels: vae_latent + vae_decoder_decode, with the latent

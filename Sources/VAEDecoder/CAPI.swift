@@ -40,27 +40,34 @@ func clampLength(_ n: UInt) -> Int {
 /// fits an Int with room for the sums, and the parser's own checks suffice.)
 func preflightLargeFields(_ image: UnsafeRawBufferPointer) -> Int32 {
     #if _pointerBitWidth(_32)
+    typealias H = DecoderImageLayout.Header
+    typealias R = DecoderImageLayout.Layer
     let len = image.count
     guard len >= DecoderImageLayout.headerBytes else { return vaeOK }   // the parser says truncated
     let limit: UInt32 = 1 << 30
-    if image.u32(8) >= limit { return DecoderError.truncated.rawValue }
-    for j in 0..<4 where image.u32(20 + 4 * j) >= limit {   // latent, view c/h/w
+    if image.u32(H.totalLength) >= limit { return DecoderError.truncated.rawValue }
+    // (No array literals here: on a target without a heap they would need one.)
+    func big(_ f: Int) -> Bool { image.u32(f) >= limit }
+    if big(H.latent) || big(H.viewChannels) || big(H.viewHeight) || big(H.viewWidth) {
         return DecoderError.exceedsCapacity.rawValue
     }
-    if image.u32(36) >= limit { return DecoderError.tooManyLayers.rawValue }
-    for j in 0..<3 where image.u32(40 + 4 * j) >= limit {   // output c/h/w
+    if image.u32(H.layerCount) >= limit { return DecoderError.tooManyLayers.rawValue }
+    if big(H.outputChannels) || big(H.outputHeight) || big(H.outputWidth) {
         return DecoderError.inconsistentArchitecture.rawValue
     }
-    let n = min(Int(image.u32(36)), Capacity.maxLayers)
+    let int8 = image.u32(H.weightType) == DecoderImageLayout.weightTypeInt8
+    let recordBytes = DecoderImageLayout.layerRecordBytes(weightType: image.u32(H.weightType))
+    let n = min(Int(image.u32(H.layerCount)), Capacity.maxLayers)
     for i in 0..<n {
-        let r = DecoderImageLayout.headerBytes + i * DecoderImageLayout.layerRecordBytes
-        guard r + DecoderImageLayout.layerRecordBytes <= len else { break }
-        for j in 0..<4 where image.u32(r + 4 + 4 * j) >= limit {   // in/out channels, kernel h/w
+        let r = DecoderImageLayout.headerBytes + i * recordBytes
+        guard r + recordBytes <= len else { break }
+        if big(r + R.inChannels) || big(r + R.outChannels) || big(r + R.kernelH) || big(r + R.kernelW) {
             return DecoderError.exceedsCapacity.rawValue
         }
-        if image.u32(r + 36) >= limit || image.u32(r + 40) >= limit {   // weight and bias offsets
+        if big(r + R.weightOffset) || big(r + R.biasOffset) || (int8 && big(r + R.requantOffset)) {
             return DecoderError.badTensorOffset.rawValue
         }
+        if int8 && big(r + R.outputWidth) { return DecoderError.badQuantisation.rawValue }
     }
     #endif
     return vaeOK
@@ -135,6 +142,12 @@ public func vae_decoder_init(_ state: UnsafeMutableRawPointer?, _ stateSize: UIn
 }
 
 /// Latent dimension of an initialised state (0 if `state` is not one).
+@c(vae_decoder_precision)
+public func vae_decoder_precision(_ state: UnsafeRawPointer?) -> Int32 {
+    guard let s = liveState(state) else { return 0 }
+    return Int32(bitPattern: s.pointee.decoder.model.precision.rawValue)
+}
+
 @c(vae_decoder_latent_dim)
 public func vae_decoder_latent_dim(_ state: UnsafeRawPointer?) -> UInt {
     guard let s = liveState(state) else { return 0 }
