@@ -31,7 +31,7 @@ count_plain() {    # "NAME: N passed, F failed"
 }
 
 # Generated files first: a stale one would make every later stage test the wrong code.
-stage "generated files are current" python3 firmware-sim/tools/gen_kernels.py --check
+stage "generated files are current" bash -c 'python3 firmware-sim/tools/gen_kernels.py --check && python3 scripts/gen_layout.py --check'
 stage "build (release)" swift build -c release
 stage "swift test (XCTest, release build)" swift test -c release -Xswiftc -enable-testing --disable-swift-testing
 count_xctest

@@ -53,14 +53,14 @@ public struct Decoder {
     /// image, the layer's integer tensors for an int8 one.
     public func runLayer(_ i: Int, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
         let l = model.layers[i]
-        if model.precision == .int8 { path.runInt8(l, input, output, scratch: scratch); return }
+        if Precision.int8.isBuilt && model.precision == .int8 { path.runInt8(l, input, output, scratch: scratch); return }
         run(l, input.assumingMemoryBound(to: Float.self), output.assumingMemoryBound(to: Float.self))
     }
 
     /// latent[0..<model.latent] -> out[0..<model.pixelCount]: the last layer's activations of a
     /// float32 image; for an int8 image, its 8-bit pixels divided by 255.
     public func decode(latent: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        if model.precision == .int8 {
+        if Precision.int8.isBuilt && model.precision == .int8 {
             // The pixels go into the first quarter of `out`, then widen from the end backwards.
             let bytes = UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self)
             decodeInt8(latent: latent, pixels: bytes, path: path)
@@ -74,7 +74,7 @@ public struct Decoder {
     /// The same, through the reference kernel whatever the build (for tests and for checking
     /// that the kernels agree bit for bit).
     public func decodeReference(latent: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        if model.precision == .int8 {
+        if Precision.int8.isBuilt && model.precision == .int8 {
             let bytes = UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self)
             decodeInt8(latent: latent, pixels: bytes, path: .reference)
             var i = model.pixelCount
@@ -86,7 +86,7 @@ public struct Decoder {
 
     /// latent -> 8-bit pixels, either precision.
     public func decode(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>) {
-        if model.precision == .int8 { decodeInt8(latent: latent, pixels: pixels, path: path); return }
+        if Precision.int8.isBuilt && model.precision == .int8 { decodeInt8(latent: latent, pixels: pixels, path: path); return }
         let last = (model.layerCount % 2 == 1 ? bufferA : bufferB).assumingMemoryBound(to: Float.self)   // free at the last layer
         floatLayers(latent, last, path: path)
         Pixels.quantize(last, count: model.pixelCount, into: pixels)
@@ -94,7 +94,7 @@ public struct Decoder {
 
     /// The int8 decoder through the reference kernel (tests compare the fast kernels with it).
     public func decodeReference(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>) {
-        if model.precision == .int8 { decodeInt8(latent: latent, pixels: pixels, path: .reference); return }
+        if Precision.int8.isBuilt && model.precision == .int8 { decodeInt8(latent: latent, pixels: pixels, path: .reference); return }
         let last = (model.layerCount % 2 == 1 ? bufferA : bufferB).assumingMemoryBound(to: Float.self)
         floatLayers(latent, last, path: .reference)
         Pixels.quantize(last, count: model.pixelCount, into: pixels)

@@ -46,8 +46,9 @@ public enum DecoderImageLayout {
     }
 
     /// Bytes of one layer record.
-    public static func layerRecordBytes(weightType: UInt32) -> Int { weightType == weightTypeInt8 ? 64 : 48 }
+    public static func layerRecordBytes(weightType: UInt32) -> Int { weightType == weightTypeInt8 ? layerRecordBytesInt8 : layerRecordBytes }
     public static let layerRecordBytes = 48
+    public static let layerRecordBytesInt8 = 64
     /// int32 values per output channel in an int8 hidden layer's requantisation block.
     public static let requantWordsPerChannel = 4
     /// int32 thresholds per output channel in an int8 image's last (sigmoid) layer.

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Build-time helpers for the C interface and the firmware (standard library only).
 
-  vaed.py extract CHECKPOINT OUT.vaed           the decoder image (DEC section, inflated, CRCs checked)
+  vaed.py extract CHECKPOINT OUT.vaed           the float32 decoder image (DEC section, inflated, CRCs checked)
+  vaed.py extract8 CHECKPOINT OUT.vaed          the int8 decoder image (DEC8 section)
   vaed.py carray IMAGE.vaed OUT.c SYMBOL          the image as an aligned const C array (.rodata), and OUT.h
   vaed.py info IMAGE.vaed                         architecture, arena floats, MACs
   vaed.py goldens DIGESTS.txt SEED N OUT.h        per-image digests of seed SEED, images 0..N-1, as C
 
 Formats: docs/checkpoint-format.md (checkpoint v1, decoder image VAED v1).
 """
+import os
 import struct
 import sys
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vaed_layout as L   # generated from DecoderImageLayout by scripts/gen_layout.py
 
 
 def die(msg):
@@ -18,7 +23,7 @@ def die(msg):
     sys.exit(1)
 
 
-def extract(ckpt_path):
+def extract(ckpt_path, section=b"DEC "):
     d = open(ckpt_path, "rb").read()
     if d[:8] != b"VAECKPT\0":
         die("%s: not a checkpoint (magic)" % ckpt_path)
@@ -35,37 +40,52 @@ def extract(ckpt_path):
     for _ in range(count):
         tag, _flags, off, stored, raw, crc_s, crc_r = struct.unpack_from("<IIQQQII", d, p)
         p += 40
-        if struct.pack("<I", tag) != b"DEC ":
+        if struct.pack("<I", tag) != section:
             continue
+        name = section.decode().strip()
         blob = d[off:off + stored]
         if len(blob) != stored or zlib.crc32(blob) != crc_s:
-            die("%s: DEC section stored CRC mismatch" % ckpt_path)
+            die("%s: %s section stored CRC mismatch" % (ckpt_path, name))
         img = zlib.decompress(blob)
         if len(img) != raw or zlib.crc32(img) != crc_r:
-            die("%s: DEC section raw length or CRC mismatch" % ckpt_path)
+            die("%s: %s section raw length or CRC mismatch" % (ckpt_path, name))
         return img
-    die("%s: no DEC section" % ckpt_path)
+    die("%s: no %s section%s" % (ckpt_path, section.decode().strip(),
+        " (make the int8 decoder with vae-train quantise)" if section == b"DEC8" else ""))
 
 
 def parse(img):
-    if img[:4] != b"VAED":
+    if struct.unpack_from("<I", img, L.HEADER_MAGIC)[0] != L.MAGIC:
         die("not a decoder image")
-    (lat, vc, vh, vw, n) = struct.unpack_from("<5I", img, 20)
+    u32 = lambda off: struct.unpack_from("<I", img, off)[0]
+    i32 = lambda off: struct.unpack_from("<i", img, off)[0]
+    wtype = u32(L.HEADER_WEIGHT_TYPE)
+    int8 = wtype == L.WEIGHT_TYPE_INT8
+    rec = L.LAYER_RECORD_BYTES_INT8 if int8 else L.LAYER_RECORD_BYTES
+    lat, vh, n = u32(L.HEADER_LATENT), u32(L.HEADER_VIEW_HEIGHT), u32(L.HEADER_LAYER_COUNT)
     layers = []
-    c, s = vc, vh
-    biggest = lat
+    s = vh
+    # The runtime's DecoderModel.maxActivationBytes: the latent as floats, then every hidden
+    # output tensor at its width (float32: 4 bytes).
+    biggest, biggest_bytes = lat, 4 * lat
     macs = 0
+    c = 0
     for i in range(n):
-        r = 64 + 48 * i
-        kind, ic, oc, kh, kw, stride, pad, act = struct.unpack_from("<8I", img, r)
+        r = L.HEADER_BYTES + rec * i
+        ic, oc, kh = u32(r + L.LAYER_IN_CHANNELS), u32(r + L.LAYER_OUT_CHANNELS), u32(r + L.LAYER_KERNEL_H)
+        act = u32(r + L.LAYER_ACTIVATION)
         o = s + kh - 1
-        layers.append((ic, oc, kh, s, o, act))
+        width = u32(r + L.LAYER_OUTPUT_WIDTH) if int8 else 4
+        layers.append((ic, oc, kh, s, o, act, width))
         biggest = max(biggest, oc * o * o)
-        macs += ic * oc * kh * kw * s * s
+        if i < n - 1 or not int8:
+            biggest_bytes = max(biggest_bytes, oc * o * o * width)
+        macs += ic * oc * kh * kh * s * s
         c, s = oc, o
-    wtype, = struct.unpack_from("<I", img, 16)
     return dict(latent=lat, layers=layers, max_activation=biggest, macs=macs, pixels=c * s * s,
-                weight_type=wtype, total=struct.unpack_from("<I", img, 8)[0])
+                weight_type=wtype, total=u32(L.HEADER_TOTAL_LENGTH),
+                # Decoder.arenaBytes on a target (no host-kernel scratch): two 16-byte aligned buffers.
+                arena=2 * ((biggest_bytes + 15) & ~15))
 
 
 def carray(img, out_path, sym, src):
@@ -81,14 +101,14 @@ def carray(img, out_path, sym, src):
     lines.append("};")
     lines.append("const size_t %s_len = %d;" % (sym, len(img)))
     open(out_path, "w").write("\n".join(lines) + "\n")
-    # The header: sizes for static buffers. The arena is what a target without the host vector
-    # kernel needs: two activation buffers of max(latent, largest layer output) floats (the
-    # firmware checks it against vae_decoder_arena_size at run time).
+    # The header: sizes for static buffers. The arena is what a target without the host
+    # kernels needs: two activation buffers (the firmware checks it against
+    # vae_decoder_arena_size at run time).
     h = ["/* Sizes of %s (generated by firmware-sim/tools/vaed.py; do not edit). */" % src,
          "#include <stddef.h>",
          "#include <stdint.h>",
          "#define VAE_IMAGE_BYTES %d" % len(img),
-         "#define VAE_IMAGE_ARENA_BYTES %d" % (2 * info["max_activation"] * 4),
+         "#define VAE_IMAGE_ARENA_BYTES %d" % info["arena"],
          "#define VAE_IMAGE_LATENT %d" % info["latent"],
          "#define VAE_IMAGE_PIXELS %d" % info["pixels"],
          "#define VAE_IMAGE_MACS %d" % info["macs"],
@@ -124,14 +144,16 @@ def goldens(digests_path, seed, n, out_path):
 def main(a):
     if len(a) == 3 and a[0] == "extract":
         open(a[2], "wb").write(extract(a[1]))
+    elif len(a) == 3 and a[0] == "extract8":
+        open(a[2], "wb").write(extract(a[1], b"DEC8"))
     elif len(a) == 4 and a[0] == "carray":
         carray(open(a[1], "rb").read(), a[2], a[3], a[1])
     elif len(a) == 2 and a[0] == "info":
         i = parse(open(a[1], "rb").read())
         print("bytes %d latent %d pixels %d max_activation %d macs %d weight_type %d" %
               (i["total"], i["latent"], i["pixels"], i["max_activation"], i["macs"], i["weight_type"]))
-        for (ic, oc, k, s, o, act) in i["layers"]:
-            print("  convT %2d -> %2d  k%-2d  %2dx%-2d -> %2dx%-2d  act %d" % (ic, oc, k, s, s, o, o, act))
+        for (ic, oc, k, s, o, act, width) in i["layers"]:
+            print("  convT %2d -> %2d  k%-2d  %2dx%-2d -> %2dx%-2d  act %d  out width %d" % (ic, oc, k, s, s, o, o, act, width))
     elif len(a) == 5 and a[0] == "goldens":
         goldens(a[1], int(a[2]), int(a[3]), a[4])
     else:
