@@ -37,10 +37,14 @@ struct Generate: ParsableCommand {
     @Option(help: "Grid upscaling factor (1 ... 8).")
     var scale = 2
 
+    @Option(help: "Decoding threads (default: the machine's cores; the digits do not depend on it).")
+    var threads: Int?
+
     func validate() throws {
         guard (1...100_000).contains(n) else { throw ValidationError("-n must be between 1 and 100000 (got \(n))") }
         guard (1...8).contains(scale) else { throw ValidationError("--scale must be between 1 and 8 (got \(scale))") }
         guard first <= UInt64.max - UInt64(n) else { throw ValidationError("--first + -n overflows") }
+        if let t = threads, !(1...64).contains(t) { throw ValidationError("--threads must be between 1 and 64 (got \(t))") }
     }
 
     func run() throws {
@@ -50,9 +54,7 @@ struct Generate: ParsableCommand {
         var all = [UInt8](repeating: 0, count: n * px)
         let t0 = monotonicNanoseconds()
         all.withUnsafeMutableBufferPointer { buf in
-            for i in 0..<n {
-                rt.generate(seed: seed, index: first + UInt64(i), pixels: buf.baseAddress! + i * px)
-            }
+            ParallelDecode.run(rt, seed: seed, first: first, n: n, threads: threads ?? ParallelDecode.cores, into: buf.baseAddress!)
         }
         let seconds = Double(monotonicNanoseconds() - t0) / 1e9
         let hex = SHA256.hex(of: all)

@@ -118,3 +118,22 @@ final class HostKernelTests: XCTestCase {
         XCTAssertEqual(KernelPath.automatic.rawValue, top)
     }
 }
+
+final class HostCRCTests: XCTestCase {
+    /// The host's table-driven CRC against the targets' nibble loop, on every length 0 ..< 64 at
+    /// every alignment, and on the shipped decoder image; and the standard check value.
+    func testHostCRCEqualsTheNibbleLoop() throws {
+        var v = HostKernelTests.Values(s: 3)
+        let bytes = (0..<4096).map { _ in UInt8(truncatingIfNeeded: v.bits() >> 40) }
+        bytes.withUnsafeBytes { all in
+            for start in 0..<8 {
+                for len in 0..<64 {
+                    let b = UnsafeRawBufferPointer(rebasing: all[start..<(start + len)])
+                    XCTAssertEqual(CRC32.update(0x1234_5678, b), CRC32.nibbles(0x1234_5678, b), "start \(start) length \(len)")
+                }
+            }
+            XCTAssertEqual(CRC32.update(0, all), CRC32.nibbles(0, all))
+        }
+        Array("123456789".utf8).withUnsafeBytes { XCTAssertEqual(CRC32.checksum($0), 0xCBF4_3926) }
+    }
+}

@@ -58,6 +58,9 @@ size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l);
 
 void vae_convt_i8(const vae_convt_i8_layer *l, const void *in, void *out, void *scratch, int32_t isa);
 
+/// Continues CRC-32 `crc` (0 to start) over data[0 ..< len): the runtime's CRC32 on hosts.
+uint32_t vae_crc32_update(uint32_t crc, const void *data, size_t len);
+
 /// The portable level's exact fused multiply-add, on 16 lanes (exported for its tests).
 void vae_fma_soft16(const float *a, const float *b, const float *c, float *out);
 
