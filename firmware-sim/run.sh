@@ -47,24 +47,54 @@ t0=$(date +%s)
 # The fast kernel (Sources/VAEDecoder/ConvTransposeFast.swift) is generated: it must be current.
 python3 "$HERE/tools/gen_kernels.py" --check || die "regenerate the fast kernel: python3 firmware-sim/tools/gen_kernels.py"
 
-# ---- the runtime: Sources/VAEDecoder/*.swift as they are, Embedded Swift, Cortex-M4F ----
-ARM_C=(--target=armv7em-none-eabi -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard
-       -Os -ffreestanding -fno-builtin -ffunction-sections -fdata-sections -Wall -Wextra -Werror -std=c11)
-"$SWIFTC" -enable-experimental-feature Embedded -target armv7em-none-none-eabi -target-cpu cortex-m4 \
-  -Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16 -wmo "$SWIFT_OPT" -parse-as-library -module-name VAEDecoder \
-  -Xfrontend -function-sections -Xfrontend -disable-stack-protector \
-  -c Sources/VAEDecoder/*.swift -o "$B/VAEDecoder.o"
-"$AR" rcs "$B/libvaedecoder-armv7em.a" "$B/VAEDecoder.o"   # the C library for armv7em-none-none-eabi
-"$CLANG" "${ARM_C[@]}" -c "$HERE/startup.c" -o "$B/startup.o"
+# ---- the runtime: Sources/VAEDecoder/*.swift as they are, Embedded Swift ----
+# One build per (core, precision): a firmware carries only its image's kernels
+# (VAE_FLOAT32_ONLY / VAE_INT8_ONLY; the other precision's images are refused with
+# VAE_ERR_PRECISION_NOT_BUILT).
+#   m4: Cortex-M4F (armv7em, hard float, DSP instructions), qemu mps2-an386
+#   m0: Cortex-M0 (armv6m: no FPU, no DSP, Thumb-1), qemu microbit; soft-float helpers from libgcc
+c_flags() {   # CORE
+  case $1 in
+    m4) echo "--target=armv7em-none-eabi -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard" ;;
+    m0) echo "--target=armv6m-none-eabi -mcpu=cortex-m0 -mthumb -mfloat-abi=soft" ;;
+  esac
+}
+COMMON_C=(-Os -ffreestanding -fno-builtin -ffunction-sections -fdata-sections -Wall -Wextra -Werror -std=c11)
+build_runtime() {   # CORE PRECISION -> $B/libvaedecoder-CORE-PRECISION.a
+  local core=$1 prec=$2 define target
+  case $prec in float32) define=VAE_FLOAT32_ONLY ;; int8) define=VAE_INT8_ONLY ;; esac
+  case $core in
+    m4) target=(-target armv7em-none-none-eabi -target-cpu cortex-m4 -Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16) ;;
+    m0) target=(-target armv6m-none-none-eabi) ;;
+  esac
+  "$SWIFTC" -enable-experimental-feature Embedded "${target[@]}" -D "$define" \
+    -wmo "$SWIFT_OPT" -parse-as-library -module-name VAEDecoder \
+    -Xfrontend -function-sections -Xfrontend -disable-stack-protector \
+    -c Sources/VAEDecoder/*.swift -o "$B/VAEDecoder-$core-$prec.o"
+  "$AR" rcs "$B/libvaedecoder-$core-$prec.a" "$B/VAEDecoder-$core-$prec.o"
+  # shellcheck disable=SC2046
+  "$CLANG" $(c_flags "$core") "${COMMON_C[@]}" -c "$HERE/startup.c" -o "$B/startup-$core.o"
+}
 gcc -shared -fPIC -O2 -fvisibility=hidden -Wall -o "$B/libinsncount.so" "$HERE/tools/insncount.c"
 
 # ---- one firmware per decoder image; each has its own budget ----
-# variant NAME FLASH_KIB RAM_KIB STACK_BYTES DIGESTS GOLDEN_BIN
+# variant NAME CORE PRECISION FLASH_KIB RAM_KIB STACK_BYTES DIGESTS GOLDEN_BIN INSN_BUDGET
 #   expects $B/NAME/decoder.vaed; the goldens are DIGESTS (lines "seed 42 image I sha256 HEX",
-#   images 0..15) and GOLDEN_BIN (their bytes), both in $GOLDENS.
+#   images 0..15) and GOLDEN_BIN (their bytes), both in $GOLDENS. INSN_BUDGET 0: count, no budget.
 variant() {
-  local name=$1 flash_kib=$2 ram_kib=$3 stack=$4 digests=$5 golden_bin=$6
+  local name=$1 core=$2 prec=$3 flash_kib=$4 ram_kib=$5 stack=$6 digests=$7 golden_bin=$8 insn_budget=$9
   local V="$B/$name"
+  [ -f "$B/libvaedecoder-$core-$prec.a" ] || build_runtime "$core" "$prec"
+  # shellcheck disable=SC2206
+  local ARM_C=($(c_flags "$core") "${COMMON_C[@]}")
+  local machine=mps2-an386 libs=()
+  if [ "$core" = m0 ]; then
+    machine=microbit
+    local gcclib
+    gcclib=$(arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -mfloat-abi=soft -print-libgcc-file-name 2>/dev/null) ||
+      die "$name: arm-none-eabi-gcc (Debian's gcc-arm-none-eabi) is needed for libgcc's soft-float helpers"
+    libs=("$gcclib")
+  fi
   python3 "$HERE/tools/vaed.py" carray "$V/decoder.vaed" "$V/image.c" vae_image
   python3 "$HERE/tools/vaed.py" goldens "$GOLDENS/$digests" $SEED $COUNT "$V/golden.h"
   cat > "$V/memory.ld" <<LD
@@ -79,7 +109,7 @@ LD
   "$CLANG" "${ARM_C[@]}" -c "$V/image.c" -o "$V/image.o"
   # No C library: malloc/posix_memalign/free would be undefined symbols, i.e. a link error.
   "$LLD" -T "$HERE/link.ld" -L "$V" --gc-sections --print-memory-usage -Map "$V/fw.map" \
-    "$B/startup.o" "$V/main.o" "$V/image.o" "$B/libvaedecoder-armv7em.a" -o "$V/fw.elf" > "$V/link.txt" 2>&1 ||
+    "$B/startup-$core.o" "$V/main.o" "$V/image.o" "$B/libvaedecoder-$core-$prec.a" "${libs[@]}" -o "$V/fw.elf" > "$V/link.txt" 2>&1 ||
     { cat "$V/link.txt" >&2; die "$name: link failed (over the ${flash_kib} KiB flash / ${ram_kib} KiB RAM budget, or an undefined symbol)"; }
   if "$NM" "$V/fw.elf" | grep -Eq ' (malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|_sbrk|sbrk)$'; then
     die "$name: the firmware references a heap function"
@@ -89,7 +119,7 @@ LD
   [ -n "$mark" ] || die "$name: no board_mark symbol"
 
   local rc=0
-  timeout "$QEMU_TIMEOUT" qemu-system-arm -machine mps2-an386 -display none -monitor none -serial none \
+  timeout "$QEMU_TIMEOUT" qemu-system-arm -machine "$machine" -display none -monitor none -serial none \
     -chardev file,id=c0,path="$V/out.txt" -semihosting-config enable=on,target=native,chardev=c0 \
     -plugin "$B/libinsncount.so,mark=$mark" -d plugin -D "$V/insn.log" \
     -kernel "$V/fw.elf" || rc=$?
@@ -99,12 +129,19 @@ LD
     --symbols <("$NM" -S --size-sort "$V/fw.elf") --out "$V/out.txt" --insn "$V/insn.log" \
     --golden-bin "$GOLDENS/$golden_bin" --count $COUNT --flash-kib "$flash_kib" --ram-kib "$ram_kib" \
     --macs "$(python3 "$HERE/tools/vaed.py" info "$V/decoder.vaed" | awk '{ print $10; exit }')" \
-    --insn-budget "${INSN_BUDGET:-3000000}" --qemu-status $rc | tee "$V/report.md"
+    --insn-budget "$insn_budget" --core "$core" --precision "$prec" --qemu-status $rc | tee "$V/report.md"
 }
 
-# float32: the shipped checkpoint's decoder image. (The int8 image of the quantised decoder
-# drops in beside it: make $B/int8/decoder.vaed, then `variant int8 48 16 STACK DIGESTS BIN`.)
+# float32 on the M4: the shipped checkpoint's decoder image.
 mkdir -p "$B/float32"
 python3 "$HERE/tools/vaed.py" extract "$CHECKPOINT" "$B/float32/decoder.vaed"
-variant float32 128 32 4096 digests.txt runtime-u8-seed$SEED.bin
+variant float32 m4 float32 128 32 4096 digests.txt runtime-u8-seed$SEED.bin "${INSN_BUDGET:-3000000}"
+
+# int8 on the M4 and on the M0: the checkpoint's quantised decoder (DEC8), its own budget.
+for core in m4 m0; do
+  mkdir -p "$B/int8-$core"
+  python3 "$HERE/tools/vaed.py" extract8 "$CHECKPOINT" "$B/int8-$core/decoder.vaed"
+  budget=0; [ "$core" = m4 ] && budget="${INSN_BUDGET_INT8:-2200000}"
+  variant "int8-$core" "$core" int8 48 16 4096 digests-int8.txt trainer-int8-seed$SEED.bin "$budget"
+done
 say "all checks passed in $(( $(date +%s) - t0 )) s"

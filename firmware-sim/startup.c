@@ -46,9 +46,11 @@ size_t board_stack_peak(void) {
 __attribute__((noinline, used)) void board_mark(void) { __asm__ volatile("" ::: "memory"); }
 
 __attribute__((noreturn)) void Reset_Handler(void) {
+#if defined(__ARM_FP)
     /* FPU on (CP10, CP11 full access) before any floating-point instruction. */
     *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
     __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     for (uint32_t *s = __data_load, *d = __data_start; d < __data_end;) *d++ = *s++;
     for (uint32_t *d = __bss_start; d < __bss_end;) *d++ = 0;
     uint32_t *sp;

@@ -7,7 +7,7 @@ import re
 import sys
 
 ap = argparse.ArgumentParser()
-for a in ("name", "elf_sections", "symbols", "out", "insn", "golden_bin"):
+for a in ("name", "elf_sections", "symbols", "out", "insn", "golden_bin", "core", "precision"):
     ap.add_argument("--" + a.replace("_", "-"), required=True)
 for a in ("count", "flash_kib", "ram_kib", "macs", "insn_budget", "qemu_status"):
     ap.add_argument("--" + a.replace("_", "-"), type=int, required=True)
@@ -86,12 +86,13 @@ if ram > a.ram_kib * 1024:
     problems.append("RAM %d > %d KiB" % (ram, a.ram_kib))
 if peak is None or peak >= stack:
     problems.append("stack peak %s not below the %d-byte reservation" % (peak, stack))
-if dec and max(dec) > a.insn_budget:
+if dec and a.insn_budget > 0 and max(dec) > a.insn_budget:
     problems.append("decode takes %d instructions per image > budget %d" % (max(dec), a.insn_budget))
 
 K = lambda b: "%.1f KiB" % (b / 1024.0)
 print("")
-print("### firmware-sim `%s` (qemu mps2-an386, Cortex-M4F)" % a.name)
+CORES = {"m4": "qemu mps2-an386, Cortex-M4F", "m0": "qemu microbit, Cortex-M0: no FPU, no DSP instructions"}
+print("### firmware-sim `%s` (%s, %s decoder)" % (a.name, CORES.get(a.core, a.core), a.precision))
 print("")
 print("| region | bytes | | budget |")
 print("|---|---:|---:|---:|")
@@ -112,7 +113,8 @@ if dec:
     print("| latent: `vae_latent` (64 normals) | %d | %d |" % (min(lat), max(lat)))
     print("| per multiply-add (%d MACs), decode | %.3f | %.3f |" % (a.macs, min(dec) / a.macs, max(dec) / a.macs))
     print("")
-    print("instructions: decode %d per image (budget %d); whole run %s" % (max(dec), a.insn_budget, total))
+    print("instructions: decode %d per image (%s); whole run %s"
+          % (max(dec), "budget %d" % a.insn_budget if a.insn_budget > 0 else "counted, no budget", total))
 print("bits: %d/%d images byte-identical to %s (%d pixels differ, max |difference| %d)"
       % (images_equal, a.count, a.golden_bin, diff_pixels, max_diff))
 if problems:
