@@ -62,7 +62,7 @@ public enum SectionTag {
     /// Since minor version 1; non-critical, so a v1.0 reader skips it.
     public static let decoderInt8 = tag("DEC8")
     static let known: Set<UInt32> = [encoder, decoder, optimizer, history, decoderInt8]
-    static func name(_ t: UInt32) -> String {
+    public static func name(_ t: UInt32) -> String {
         let b = (0..<4).map { UInt8((t >> (8 * UInt32($0))) & 0xFF) }
         if b.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: b, as: UTF8.self) + "\"" }
         return cformat("0x%08x", t)

@@ -236,7 +236,11 @@ public enum CheckpointReader {
     /// The inflated payload of every section the file has, known or not, by tag: lets a tool that
     /// rewrites a checkpoint prove that it kept the other sections byte for byte.
     public static func rawSections(_ path: String) throws -> [UInt32: [UInt8]] {
-        let b = try readFile(path)
+        try rawSections(bytes: try readFile(path), path: path)
+    }
+
+    /// The same, of a file's bytes in memory (`path` names it in errors).
+    public static func rawSections(bytes b: [UInt8], path: String) throws -> [UInt32: [UInt8]] {
         let h = try parseHeader(b, path: path)
         var r: [UInt32: [UInt8]] = [:]
         for s in h.sections { r[s.tag] = try inflate(b, s, path: path) }

@@ -260,7 +260,7 @@ public final class Quantiser {
 
     /// Beyond rounding: shifts each channel's int32 bias by the mean, over `latents`, of the
     /// difference between the float decoder's pre-activation and the int8 path's (accumulator
-    /// times its scale), layer by layer, so each layer also absorbs the mean error the layers
+    /// times its scale), weighted by the square of the activation's slope there, layer by layer, so each layer also absorbs the mean error the layers
     /// before it left. A channel whose shifted bias would break the accumulator bound keeps its bias.
     public func biasCorrect(_ e: inout Export, latents: [[Float]]) {
         let L = config.layers.count
@@ -272,19 +272,23 @@ public final class Quantiser {
             let l = e.decoder.layers[i], side = config.side(atLayer: i), outSide = side + l.kernel - 1, plane = outSide * outSide
             let zp = e.decoder.inputZeroPoint(ofLayer: i)
             var accs = [[Int64]](repeating: [], count: latents.count)
-            var errs = [Double](repeating: 0, count: threads * l.outChannels)   // one row per worker
+            // Per worker, per channel: sum of g^2 * error and of g^2 (two rows per worker).
+            var errs = [Double](repeating: 0, count: threads * 2 * l.outChannels)
             let scale = e.accScales[i]
             let xsNow = xs
             accs.withUnsafeMutableBufferPointer { accBuf in
                 errs.withUnsafeMutableBufferPointer { errBuf in
                     let accBase = accBuf.baseAddress!, errBase = errBuf.baseAddress!
                     DispatchQueue.concurrentPerform(iterations: threads) { w in
-                        let err = errBase + w * l.outChannels
+                        let err = errBase + w * 2 * l.outChannels, wsum = err + l.outChannels
                         for n in stride(from: w, to: latents.count, by: threads) {
                             let acc = Int8Reference.accumulate(l, input: xsNow[n], inSide: side, inZeroPoint: zp)
                             let pre = floatPreActivation(i, input: traces[n][i])
                             for oc in 0..<l.outChannels {
-                                for p in 0..<plane { err[oc] += pre[oc * plane + p] - Double(acc[oc * plane + p]) * scale[oc] }
+                                for p in 0..<plane {
+                                    let f = pre[oc * plane + p], g = activationSlope(l, at: f)
+                                    err[oc] += g * g * (f - Double(acc[oc * plane + p]) * scale[oc]); wsum[oc] += g * g
+                                }
                             }
                             (accBase + n).pointee = acc
                         }
@@ -294,7 +298,10 @@ public final class Quantiser {
             var moved = 0
             var delta = [Int64](repeating: 0, count: l.outChannels)
             for oc in 0..<l.outChannels {
-                let mean = (0..<threads).reduce(0.0) { $0 + errs[$1 * l.outChannels + oc] } / Double(latents.count * plane)
+                let num = (0..<threads).reduce(0.0) { $0 + errs[$1 * 2 * l.outChannels + oc] }
+                let den = (0..<threads).reduce(0.0) { $0 + errs[($1 * 2 + 1) * l.outChannels + oc] }
+                guard den > 0 else { continue }
+                let mean = num / den
                 let d = Int64((mean / scale[oc]).rounded(.toNearestOrAwayFromZero))
                 if d == 0 { continue }
                 let old = e.decoder.layers[i].bias[oc]
@@ -317,6 +324,18 @@ public final class Quantiser {
             }
         }
         precondition(e.decoder.problem() == nil)
+    }
+
+    /// The activation's derivative at a float pre-activation: how much an error there reaches
+    /// the layer's output. The bias correction weighs errors by its square, so that errors the
+    /// activation squashes (LeakyReLU's negative side, a saturated sigmoid) do not steer the bias.
+    func activationSlope(_ l: Int8Layer, at x: Double) -> Double {
+        switch l.activation {
+        case .none: return 1
+        case .relu: return x < 0 ? 0 : 1
+        case .leakyReLU: return x < 0 ? Double(l.slope) : 1
+        case .sigmoid: let p = 1 / (1 + exp(-x)); return p * (1 - p)
+        }
     }
 
     /// Layer i's float pre-activation (before its activation) from its float input, in double.
