@@ -50,8 +50,10 @@ raw = open(SHIPPED, 'rb').read()
 ck = vaeckpt.read(SHIPPED)
 
 # What README and docs/checkpoint-format.md say the shipped file is.
-check('version', ck.version == (1, 0), str(ck.version))
-check('sections', list(ck.sections) == ['ENC ', 'DEC ', 'OPT ', 'HIST'], str(list(ck.sections)))
+check('version', ck.version == (1, 1), str(ck.version))
+check('sections', list(ck.sections) == ['ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8'], str(list(ck.sections)))
+check('int8 decoder image', ck.int8_decoder_image is not None and ck.int8_decoder_image[:4] == b'VAED'
+      and struct.unpack_from('<HI', ck.int8_decoder_image, 6) == (1, len(ck.int8_decoder_image)))
 a = ck.arch
 check('architecture', (a['image_height'], a['image_width'], a['lstm_hidden'], a['latent'], len(a['layers']))
       == (28, 28, 128, 64, 6), str(a))
@@ -120,6 +122,38 @@ dimpos = tt + 8 + nlen
 refuses('tensor dimensions', with_header_crc(raw[:dimpos] + struct.pack('<I', 0) + raw[dimpos + 4:]),
         'tensor %s dimension 0' % name)
 refuses('tensor name', with_header_crc(raw[:tt + 8] + b'x' * nlen + raw[tt + 8 + nlen:]), 'tensor')
+
+
+
+def with_int8_image(edit):
+    """The shipped file with its DEC8 image edited by `edit` (bytearray -> None), the image CRC
+    recomputed, and the section (the last payload) recompressed with its table entry updated."""
+    S = struct.unpack_from('<I', raw, table0 - 4)[0]
+    for i in range(S):
+        e = table0 + 40 * i
+        t, fl, o, st, rl, _, _ = struct.unpack_from('<IIQQQII', raw, e)
+        if t == vaeckpt.DEC8:
+            break
+    img = bytearray(zlib.decompress(raw[o:o + st]))
+    edit(img)
+    img[12:16] = struct.pack('<I', zlib.crc32(bytes(img[16:])) & 0xFFFFFFFF)
+    z = zlib.compress(bytes(img), 6)
+    entry = struct.pack('<IIQQQII', t, fl, o, len(z), len(img), zlib.crc32(z) & 0xFFFFFFFF, zlib.crc32(bytes(img)) & 0xFFFFFFFF)
+    return with_header_crc(raw[:e] + entry + raw[e + 40:o] + z)
+
+
+def set_u32(off, v):
+    def edit(img):
+        img[off:off + 4] = struct.pack('<I', v)
+    return edit
+
+
+refuses('int8 weight type', with_int8_image(set_u32(16, 1)), "section 'DEC8') weight type")
+refuses('int8 latent qmax', with_int8_image(set_u32(60, 0)), "section 'DEC8') latent")
+refuses('int8 layer record', with_int8_image(set_u32(64 + 4, 15)), "section 'DEC8') layer 0 record")
+refuses('int8 tensor alignment', with_int8_image(set_u32(64 + 36, 64 + 6 * 64 + 4)), "section 'DEC8') layer 0 weight offset")
+check('int8 edit helper keeps a valid file', vaeckpt.read(with_int8_image(lambda img: None)).int8_decoder_image
+      == ck.int8_decoder_image)
 
 check('torch not imported', 'torch' not in sys.modules)
 print('vaeckpt: %d passed, %d failed' % (passed, failed))

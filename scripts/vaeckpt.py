@@ -19,11 +19,12 @@ import numpy as np
 
 MAGIC = b'VAECKPT\0'
 MAJOR = 1
-MINOR = 0
+MINOR = 1   # 1: the optional, non-critical 'DEC8' section (an int8 decoder image, docs/quantisation.md)
 MAX_HEADER = 1 << 20
 MAX_RAW = 256 << 20
 DTYPES = {1: ('<f4', 4, 'f32'), 2: ('<f8', 8, 'f64'), 3: ('i1', 1, 'i8'), 4: ('<i4', 4, 'i32')}
 ACTIVATIONS = {0: 'none', 1: 'relu', 2: 'leaky_relu', 3: 'sigmoid'}
+ACTIVATION_CODES = {v: k for k, v in ACTIVATIONS.items()}
 
 
 def tag_value(name):
@@ -34,8 +35,8 @@ def tag_name(value):
     return struct.pack('<I', value).decode('ascii', 'replace')
 
 
-ENC, DEC, OPT, HIST = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST'))
-KNOWN_TAGS = {ENC, DEC, OPT, HIST}
+ENC, DEC, OPT, HIST, DEC8 = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8'))
+KNOWN_TAGS = {ENC, DEC, OPT, HIST, DEC8}
 
 
 class CheckpointError(ValueError):
@@ -55,6 +56,7 @@ class Checkpoint:
         self.training = None     # dict of the OPT block, or None
         self.history = None      # numpy array (R, 8) float64, or None
         self.decoder_image = None  # bytes of the DEC section (a VAED image)
+        self.int8_decoder_image = None  # bytes of the DEC8 section (an int8 VAED image), or None
 
     HISTORY_COLUMNS = ('epoch', 'seconds', 'train_rec', 'train_kl', 'train_total', 'val_rec', 'val_kl', 'val_total')
 
@@ -132,6 +134,9 @@ def _parse(b):
     _check_model_tensors(ck, tensor_entries)
     ck.decoder_image = ck.sections['DEC ']
     _check_decoder_image(ck, tensor_entries)
+    if 'DEC8' in ck.sections:
+        ck.int8_decoder_image = ck.sections['DEC8']
+        _check_int8_image(ck)
     if 'OPT ' in ck.sections:
         ck.training = _training(ck.sections['OPT '])
     if 'HIST' in ck.sections:
@@ -321,6 +326,53 @@ def _check_decoder_image(ck, entries):
         for name, off in (('convs.%d.weight' % k, woff), ('convs.%d.bias' % k, boff)):
             if entries[name][3] != off:
                 raise CheckpointError('tensor %s offset' % name, '%d; the decoder image puts it at %d' % (entries[name][3], off))
+
+
+def _check_int8_image(ck):
+    """The int8 image's header and layer records (docs/quantisation.md section 2): enough to know it
+    is an int8 decoder of this architecture whose tensors lie in the image. The integers' ranges
+    and the accumulator bound are the Swift readers' business."""
+    img = ck.int8_decoder_image
+    f = "int8 decoder image (section 'DEC8')"
+    if len(img) < 64 or img[:4] != b'VAED':
+        raise CheckpointError(f + ' magic', 'not a VAED image (%s)' % img[:4].hex(' '))
+    major, minor, total, crc, wtype = struct.unpack_from('<HHIII', img, 4)
+    if major != 1:
+        raise CheckpointError(f + ' major version', '%d; this reader knows 1' % major)
+    if minor < 1:
+        raise CheckpointError(f + ' minor version', '%d; int8 images are minor 1 or later' % minor)
+    if wtype != 2:
+        raise CheckpointError(f + ' weight type', '%d; an int8 image has 2' % wtype)
+    if total != len(img) or total % 16:
+        raise CheckpointError(f + ' total length', '%d; the section holds %d bytes (a multiple of 16)' % (total, len(img)))
+    if _crc(img[16:]) != crc:
+        raise CheckpointError(f + ' CRC-32', 'stored 0x%08x, computed 0x%08x over bytes [16, %d)' % (crc, _crc(img[16:]), total))
+    a = ck.arch
+    latent, vc, vh, vw, L = struct.unpack_from('<5I', img, 20)
+    if (latent, vc, vh, vw) != (a['latent'], a['view_channels'], a['view_height'], a['view_width']):
+        raise CheckpointError(f + ' latent/view', '%d, %d x %d x %d; the architecture block has %d, %d x %d x %d'
+                              % (latent, vc, vh, vw, a['latent'], a['view_channels'], a['view_height'], a['view_width']))
+    if L != len(a['layers']) or 64 + 64 * L > total:
+        raise CheckpointError(f + ' layer count', '%d; the architecture block has %d' % (L, len(a['layers'])))
+    lwidth, inv_scale, qmax = struct.unpack_from('<Ifi', img, 52)
+    if lwidth != 2 or not (inv_scale > 0 and inv_scale != float('inf')) or not 1 <= qmax <= 32767:
+        raise CheckpointError(f + ' latent', 'width %d, inverse scale %g, qmax %d; need 2, finite > 0, 1 ... 32767'
+                              % (lwidth, inv_scale, qmax))
+    for k, l in enumerate(a['layers']):
+        r = 64 + 64 * k
+        kind, cin, cout, kh, kw, stride, pad, act = struct.unpack_from('<8I', img, r)
+        if (kind, cin, cout, kh, kw, stride, pad, act) != (1, l['in_channels'], l['out_channels'], l['kernel_h'], l['kernel_w'],
+                                                          l['stride'], l['padding'], ACTIVATION_CODES[l['activation']]):
+            raise CheckpointError(f + ' layer %d record' % k, 'does not match the architecture block')
+        woff, boff, qoff, width = struct.unpack_from('<4I', img, r + 36)
+        last = k == L - 1
+        sizes = (cin * cout * kh * kw, 4 * cout, 4 * cout * (255 if last else 4))
+        for name, off, size in zip(('weight', 'bias', 'requant'), (woff, boff, qoff), sizes):
+            if off % 16 or off < 64 + 64 * L or off + size > total:
+                raise CheckpointError(f + ' layer %d %s offset' % (k, name), '%d (%d bytes): not 16-aligned inside [%d, %d)'
+                                      % (off, size, 64 + 64 * L, total))
+        if (last and width != 0) or (not last and width not in (1, 2)):
+            raise CheckpointError(f + ' layer %d output width' % k, '%d; 1 or 2 for hidden layers, 0 for the last' % width)
 
 
 def _training(raw):

@@ -44,8 +44,12 @@ public struct CheckpointContents {
     public var params: [Float]              // flat, ParamLayout(config) order
     public var training: TrainingBlock?
     public var history: [[Double]]          // rows of 8 columns (1.5)
-    public init(config: ModelConfig, params: [Float], training: TrainingBlock?, history: [[Double]]) {
+    /// The `DEC8` section: an int8 decoder image (docs/quantisation.md), written by
+    /// `vae-train quantise`. Training never carries it forward: new weights make it stale.
+    public var int8DecoderImage: [UInt8]?
+    public init(config: ModelConfig, params: [Float], training: TrainingBlock?, history: [[Double]], int8DecoderImage: [UInt8]? = nil) {
         self.config = config; self.params = params; self.training = training; self.history = history
+        self.int8DecoderImage = int8DecoderImage
     }
 }
 
@@ -55,7 +59,10 @@ public enum SectionTag {
         return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
     }
     public static let encoder = tag("ENC "), decoder = tag("DEC "), optimizer = tag("OPT "), history = tag("HIST")
-    static func name(_ t: UInt32) -> String {
+    /// Since minor version 1; non-critical, so a v1.0 reader skips it.
+    public static let decoderInt8 = tag("DEC8")
+    static let known: Set<UInt32> = [encoder, decoder, optimizer, history, decoderInt8]
+    public static func name(_ t: UInt32) -> String {
         let b = (0..<4).map { UInt8((t >> (8 * UInt32($0))) & 0xFF) }
         if b.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: b, as: UTF8.self) + "\"" }
         return cformat("0x%08x", t)
@@ -103,5 +110,11 @@ struct SectionEntry {
 public enum CheckpointFormat {
     public static let magic: [UInt8] = Array("VAECKPT".utf8) + [0]
     public static let major: UInt16 = 1
-    public static let minor: UInt16 = 0
+    /// 1: the optional `DEC8` section (an int8 decoder image).
+    public static let minor: UInt16 = 1
+}
+
+/// Which decoder image a reader wants from a checkpoint.
+public enum DecoderPrecision: String, Sendable {
+    case float32, int8
 }

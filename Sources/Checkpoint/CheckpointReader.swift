@@ -107,8 +107,7 @@ public enum CheckpointReader {
             guard raw <= UInt64(Limits.sectionRawMax) else { throw fail("section \(name) claims \(raw) raw bytes, over the 256 MiB cap") }
             sections.append(SectionEntry(tag: tag, flags: flags, offset: Int(off), stored: Int(st), raw: Int(raw), storedCRC: sc, rawCRC: rc))
         }
-        let known: Set<UInt32> = [SectionTag.encoder, SectionTag.decoder, SectionTag.optimizer, SectionTag.history]
-        for s in sections where !known.contains(s.tag) && s.critical {
+        for s in sections where !SectionTag.known.contains(s.tag) && s.critical {
             throw fail("critical section \(SectionTag.name(s.tag)) is unknown to this build (written by a newer version?)")
         }
         let sorted = sections.sorted { $0.offset < $1.offset }
@@ -203,14 +202,49 @@ public enum CheckpointReader {
         if let status { throw CheckpointError(path: path, problem: "decoder section: \(status.message)") }
     }
 
-    /// The decoder image alone: the header is checked, only the DEC section is inflated.
-    public static func readDecoderImage(_ path: String) throws -> (config: ModelConfig, image: [UInt8]) {
+    /// The decoder image alone: the header is checked, only the wanted section is inflated
+    /// (`DEC ` for float32, `DEC8` for int8).
+    public static func readDecoderImage(_ path: String, precision: DecoderPrecision = .float32) throws -> (config: ModelConfig, image: [UInt8]) {
         let b = try readFile(path)
         let h = try parseHeader(b, path: path)
-        let s = h.sections.first { $0.tag == SectionTag.decoder }!
-        let image = try inflate(b, s, path: path)
-        try checkDecoderImage(image, path: path)
-        return (h.config, image)
+        switch precision {
+        case .float32:
+            let s = h.sections.first { $0.tag == SectionTag.decoder }!
+            let image = try inflate(b, s, path: path)
+            try checkDecoderImage(image, path: path)
+            return (h.config, image)
+        case .int8:
+            guard let s = h.sections.first(where: { $0.tag == SectionTag.decoderInt8 }) else { throw noInt8Decoder(path) }
+            let image = try inflate(b, s, path: path)
+            try checkInt8Image(image, config: h.config, path: path)
+            return (h.config, image)
+        }
+    }
+
+    static func noInt8Decoder(_ path: String) -> CheckpointError {
+        CheckpointError(path: path, problem: "no int8 decoder in \(path) (it has no \"DEC8\" section); make one with `vae-train quantise --checkpoint \(path) --data DIR`")
+    }
+
+    /// The int8 image checked by the trainer's parser, and against the checkpoint's architecture.
+    static func checkInt8Image(_ image: [UInt8], config: ModelConfig, path: String) throws {
+        let d = try Int8ImageBuilder.parse(image, path: path)
+        guard Int8ImageBuilder.matches(d, config) else {
+            throw CheckpointError(path: path, problem: "section \"DEC8\": the int8 decoder's layers are not the architecture block's (quantised from another model?); run `vae-train quantise --checkpoint \(path) --data DIR` again")
+        }
+    }
+
+    /// The inflated payload of every section the file has, known or not, by tag: lets a tool that
+    /// rewrites a checkpoint prove that it kept the other sections byte for byte.
+    public static func rawSections(_ path: String) throws -> [UInt32: [UInt8]] {
+        try rawSections(bytes: try readFile(path), path: path)
+    }
+
+    /// The same, of a file's bytes in memory (`path` names it in errors).
+    public static func rawSections(bytes b: [UInt8], path: String) throws -> [UInt32: [UInt8]] {
+        let h = try parseHeader(b, path: path)
+        var r: [UInt32: [UInt8]] = [:]
+        for s in h.sections { r[s.tag] = try inflate(b, s, path: path) }
+        return r
     }
 
     /// Everything.
@@ -219,10 +253,11 @@ public enum CheckpointReader {
         let h = try parseHeader(b, path: path)
         func fail(_ s: String) -> CheckpointError { CheckpointError(path: path, problem: s) }
         var raws: [UInt32: [UInt8]] = [:]
-        for s in h.sections where [SectionTag.encoder, SectionTag.decoder, SectionTag.optimizer, SectionTag.history].contains(s.tag) {
+        for s in h.sections where SectionTag.known.contains(s.tag) {
             raws[s.tag] = try inflate(b, s, path: path)
         }
         try checkDecoderImage(raws[SectionTag.decoder]!, path: path)
+        if let d8 = raws[SectionTag.decoderInt8] { try checkInt8Image(d8, config: h.config, path: path) }
         let layout = ParamLayout(h.config)
         var params = [Float](repeating: 0, count: layout.total)
         for e in layout.entries {
@@ -274,6 +309,7 @@ public enum CheckpointReader {
                 history.append(row)
             }
         }
-        return CheckpointContents(config: h.config, params: params, training: training, history: history)
+        return CheckpointContents(config: h.config, params: params, training: training, history: history,
+                                  int8DecoderImage: raws[SectionTag.decoderInt8])
     }
 }

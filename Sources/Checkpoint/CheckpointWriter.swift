@@ -64,6 +64,8 @@ public enum CheckpointWriter {
         hist.u32(c.history.count); hist.u32(8)
         for row in c.history { for v in row.prefix(8) { hist.f64(v) }; for _ in row.count..<8 { hist.f64(0) } }
         sections.append((SectionTag.history, 0, hist.bytes))
+        // Last, and non-critical: a v1.0 reader skips it and sees the file it always saw.
+        if let d8 = c.int8DecoderImage { sections.append((SectionTag.decoderInt8, 0, d8)) }
 
         let stored = sections.map { Zlib.compress($0.raw) }
 

@@ -11,7 +11,10 @@ struct MakeGoldens: ParsableCommand {
         abstract: "Regenerate the golden images the decoder runtime is tested against.",
         discussion: """
         For each seed, images 0..<16: the trainer's own float decoder's outputs (float32, computed by
-        the training code) and the runtime's 8-bit images with their SHA-256 digests. Run it after
+        the training code) and the runtime's 8-bit images with their SHA-256 digests. When the
+        checkpoint has an int8 decoder (vae-train quantise), also the trainer's int8 reference
+        images (trainer-int8-seedS.bin, 784 bytes each, and digests-int8.txt), which the
+        runtime's int8 kernels are tested against. Run it after
         replacing the shipped checkpoint, review the new images, and commit them:
           vae-train make-goldens --checkpoint checkpoints/vae-mnist.vaeckpt --out Tests/DecoderTests/Goldens
         Tests never regenerate goldens.
@@ -73,6 +76,38 @@ struct MakeGoldens: ParsableCommand {
         }
         do { try AtomicFile.write(Array(digests.utf8), to: (out as NSString).appendingPathComponent("digests.txt")) } catch { fail("\(error)") }
         print("vae-train: goldens for seeds \(seeds.map(String.init).joined(separator: ", ")) written to \(out)")
+        if let int8 = ck.int8DecoderImage {
+            writeInt8Goldens(int8, config: ck.config, checkpointSHA: SHA256.hex(of: fileBytes))
+        } else {
+            print("vae-train: \(checkpoint) has no int8 decoder (DEC8 section), so no int8 goldens; make one with `vae-train quantise --checkpoint \(checkpoint) --data DIR`")
+        }
+    }
+}
+
+extension MakeGoldens {
+    /// The int8 goldens: the trainer's reference (Int8Reference, plain loops over the integers
+    /// its own parser reads from the DEC8 image), never the runtime's kernels, which they test.
+    func writeInt8Goldens(_ image: [UInt8], config: ModelConfig, checkpointSHA: String) {
+        let d: Int8Decoder
+        do { d = try Int8ImageBuilder.parse(image, path: checkpoint) } catch { fail("\(error)") }
+        let px = d.outputChannels * d.outputSide * d.outputSide
+        var digests = "# SHA-256 of the trainer's int8 reference images (Int8Reference; \(px) bytes each; all\(count) = the \(count) concatenated).\n"
+        digests += "checkpoint sha256 \(checkpointSHA)\n"
+        digests += "int8 image sha256 \(SHA256.hex(of: image))\n"
+        for seed in seeds {
+            let latents = TrainerDecoder.seededLatents(seed: seed, count: count, latent: config.latent)
+            let images = latents.map { Int8Reference.decode(d, latent: $0) }
+            let u8 = images.flatMap { $0 }
+            for (i, img) in images.enumerated() { digests += "seed \(seed) image \(i) sha256 \(SHA256.hex(of: img))\n" }
+            digests += "seed \(seed) all\(count) sha256 \(SHA256.hex(of: u8))\n"
+            do {
+                try AtomicFile.write(u8, to: (out as NSString).appendingPathComponent("trainer-int8-seed\(seed).bin"))
+                let grid = Grid.compose(images, tileWidth: d.outputSide, tileHeight: d.outputSide, gap: 2, scale: 3)
+                try AtomicFile.write(PNG.encode(grid), to: (out as NSString).appendingPathComponent("trainer-int8-seed\(seed).png"))
+            } catch { fail("\(error)") }
+        }
+        do { try AtomicFile.write(Array(digests.utf8), to: (out as NSString).appendingPathComponent("digests-int8.txt")) } catch { fail("\(error)") }
+        print("vae-train: int8 goldens (trainer-int8-seed*.bin, digests-int8.txt) for seeds \(seeds.map(String.init).joined(separator: ", ")) written to \(out)")
     }
 }
 
