@@ -9,6 +9,9 @@ public struct Decoder {
     let bufferA: UnsafeMutableRawPointer
     let bufferB: UnsafeMutableRawPointer
     let scratch: UnsafeMutableRawPointer
+    /// What the path keeps per layer for the decoder's lifetime (KernelPath.persistentBytes),
+    /// layer after layer; nil if nothing.
+    let persistent: UnsafeMutableRawPointer?
 
     /// Bytes of one activation buffer, rounded up so that the next one stays 16-byte aligned.
     static func bufferBytes(_ model: DecoderModel) -> Int { (model.maxActivationBytes + 15) & ~15 }
@@ -17,7 +20,13 @@ public struct Decoder {
     public static func arenaBytes(for model: DecoderModel, path: KernelPath = .automatic) -> Int {
         var s = 0
         for i in 0..<model.layerCount { s = max(s, path.scratchBytes(model.layers[i], model.precision)) }
-        return 2 * bufferBytes(model) + s
+        return 2 * bufferBytes(model) + ((s + 63) & ~63) + persistentBytes(model, path)
+    }
+
+    static func persistentBytes(_ model: DecoderModel, _ path: KernelPath) -> Int {
+        var p = 0
+        for i in 0..<model.layerCount { p += path.persistentBytes(model.layers[i], model.precision) }
+        return p
     }
 
     /// An arena this large serves any image within `Capacity` on any path (for static allocation).
@@ -42,6 +51,26 @@ public struct Decoder {
         bufferA = base
         bufferB = base + Decoder.bufferBytes(model)
         scratch = base + 2 * Decoder.bufferBytes(model)
+        if Decoder.persistentBytes(model, path) > 0 {
+            var s = 0
+            for i in 0..<model.layerCount { s = max(s, path.scratchBytes(model.layers[i], model.precision)) }
+            var p = scratch + ((s + 63) & ~63)
+            persistent = p
+            for i in 0..<model.layerCount {
+                path.prepare(model.layers[i], model.precision, into: p)
+                p += path.persistentBytes(model.layers[i], model.precision)
+            }
+        } else {
+            persistent = nil
+        }
+    }
+
+    /// Layer i's persistent bytes (nil if the path keeps none).
+    @inline(__always)
+    func persistent(_ i: Int) -> UnsafeRawPointer? {
+        guard var p = persistent else { return nil }
+        for j in 0..<i { p += path.persistentBytes(model.layers[j], model.precision) }
+        return UnsafeRawPointer(p)
     }
 
     @inline(__always)
@@ -53,7 +82,7 @@ public struct Decoder {
     /// image, the layer's integer tensors for an int8 one.
     public func runLayer(_ i: Int, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
         let l = model.layers[i]
-        if Precision.int8.isBuilt && model.precision == .int8 { path.runInt8(l, input, output, scratch: scratch); return }
+        if Precision.int8.isBuilt && model.precision == .int8 { path.runInt8(l, input, output, scratch: scratch, persistent: persistent(i)); return }
         run(l, input.assumingMemoryBound(to: Float.self), output.assumingMemoryBound(to: Float.self))
     }
 
@@ -110,6 +139,13 @@ public struct Decoder {
         }
     }
 
+    /// An int8 image's first step (docs/quantisation.md section 3), for tools that run layers alone.
+    public func quantiseLatent(_ latent: UnsafePointer<Float>, into q: UnsafeMutablePointer<Int16>) {
+        for j in 0..<model.latent {
+            q[j] = Int8Math.quantiseLatent(latent[j], inverseScale: model.latentInverseScale, qmax: model.latentQmax)
+        }
+    }
+
     /// docs/quantisation.md: quantise the latent into buffer B (int16), then every layer on
     /// integers, the last one straight to pixels. No floating point after the first loop.
     private func decodeInt8(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>, path: KernelPath) {
@@ -120,7 +156,7 @@ public struct Decoder {
         var src = UnsafeRawPointer(bufferB)
         for i in 0..<model.layerCount {
             let dst = i == model.layerCount - 1 ? UnsafeMutableRawPointer(pixels) : (i % 2 == 0 ? bufferA : bufferB)
-            path.runInt8(model.layers[i], src, dst, scratch: scratch)
+            path.runInt8(model.layers[i], src, dst, scratch: scratch, persistent: path == self.path ? persistent(i) : nil)
             src = UnsafeRawPointer(dst)
         }
     }

@@ -102,15 +102,39 @@ public enum KernelPath: Int32, CaseIterable {
         return 0
     }
 
+    /// Bytes of arena the path keeps for `l` for the decoder's lifetime (the int8 host kernels'
+    /// weights packed as int16 pairs, made once when the decoder is set up).
+    func persistentBytes(_ l: DecoderLayer, _ precision: Precision) -> Int {
+        #if canImport(VAEHostKernels)
+        if rawValue >= 0 && precision == .int8 {
+            var c = l.cLayerInt8
+            return (vae_convt_i8_pack_bytes(&c) + 63) & ~63
+        }
+        #endif
+        return 0
+    }
+
+    /// Fills the persistent bytes of `l` (see persistentBytes).
+    func prepare(_ l: DecoderLayer, _ precision: Precision, into p: UnsafeMutableRawPointer) {
+        #if canImport(VAEHostKernels)
+        if rawValue >= 0 && precision == .int8 {
+            var c = l.cLayerInt8
+            vae_convt_i8_pack(&c, p.assumingMemoryBound(to: Int32.self))
+        }
+        #endif
+    }
+
     /// Floats of scratch for a float32 layer (tests that run one layer alone).
     func scratchFloats(_ l: DecoderLayer) -> Int { scratchBytes(l, .float32) / 4 }
 
     /// An int8 layer from its input tensor to its output tensor (or pixels).
     @inline(__always)
-    func runInt8(_ l: DecoderLayer, _ input: UnsafeRawPointer, _ output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
+    func runInt8(_ l: DecoderLayer, _ input: UnsafeRawPointer, _ output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer,
+                 persistent: UnsafeRawPointer?) {
         #if canImport(VAEHostKernels)
-        if rawValue >= 0 {
+        if rawValue >= 0, let persistent {
             var c = l.cLayerInt8
+            c.packed = persistent.assumingMemoryBound(to: Int32.self)
             vae_convt_i8(&c, input, output, scratch, rawValue)
             return
         }
@@ -153,7 +177,7 @@ extension DecoderLayer {
                            in_side: Int32(inSide), in_width: Int32(input.width), in_zero_point: input.zeroPoint,
                            out_width: Int32(output.width), out_zero_point: output.zeroPoint, out_qmin: output.qmin,
                            out_qmax: output.qmax, relu: activation == .relu ? 1 : 0,
-                           weights: weightsInt8, bias: biasInt32, requant: requant)
+                           weights: weightsInt8, bias: biasInt32, requant: requant, packed: nil)
     }
 }
 #endif

@@ -1,7 +1,7 @@
 // The int8 host kernels: convt_i8_body.inc compiled once per instruction-set level, plus the
-// parts every level shares (the centred, padded input pairs and the per-output requantisation of
-// docs/quantisation.md section 4; that is this file's copy of the spec's integer rule, held
-// equal to the runtime's Swift reference by the tests).
+// parts every level shares (the packed weight pairs, the centred and padded input pairs). The
+// body's requantisation is this file's copy of the spec's integer rule (docs/quantisation.md
+// section 4), held equal to the runtime's Swift reference by the tests.
 #include "vae_host_kernels.h"
 #include "cpu_features.h"
 #include <string.h>
@@ -13,6 +13,7 @@
 
 typedef int32_t vae_v16i __attribute__((vector_size(64)));
 typedef int32_t vae_v16iu __attribute__((vector_size(64), aligned(4)));
+typedef int64_t vae_v16l __attribute__((vector_size(128)));
 
 // Words per padded row: 1 leading zero word, side + 2(k - 1) data words, and enough zeros after
 // for a second 16-lane load at the largest offset (index k + 31).
@@ -23,6 +24,25 @@ static int row_words(const vae_convt_i8_layer *l) {
 
 size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l) {
     return (size_t)l->in_channels * (size_t)l->in_side * (size_t)row_words(l) * 4;
+}
+
+size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l) {
+    size_t k = (size_t)l->kernel;
+    return (size_t)l->out_channels * (size_t)l->in_channels * k * ((k + 1) / 2) * 4;
+}
+
+void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
+    const int k = l->kernel, kp = (k + 1) / 2, outC = l->out_channels, inC = l->in_channels;
+    for (int oc = 0; oc < outC; oc++)
+        for (int ic = 0; ic < inC; ic++)
+            for (int ky = 0; ky < k; ky++) {
+                const int8_t *wr = l->weights + ((ic * outC + oc) * k + ky) * k;
+                int32_t *p = packed + ((oc * inC + ic) * k + ky) * kp;
+                for (int j = 0; j < kp; j++) {
+                    int lo = wr[2 * j], hi = 2 * j + 1 < k ? wr[2 * j + 1] : 0;
+                    p[j] = (int32_t)(uint16_t)(int16_t)lo | ((int32_t)hi << 16);
+                }
+            }
 }
 
 static void fill_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *pairs, int L) {
@@ -42,46 +62,15 @@ static void fill_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *pai
     }
 }
 
-static inline int32_t requantise(int32_t acc, const int32_t *words, int relu, const vae_convt_i8_layer *l) {
-    int64_t v = 0;
-    if (acc >= 0 || !relu) {
-        int32_t m = acc >= 0 ? words[0] : words[2], n = acc >= 0 ? words[1] : words[3];
-        int64_t p = (int64_t)acc * (int64_t)m;
-        v = (p + ((int64_t)1 << (n - 1))) >> n;   // arithmetic shift: floor
-    }
-    v += l->out_zero_point;
-    if (v < l->out_qmin) v = l->out_qmin;
-    if (v > l->out_qmax) v = l->out_qmax;
-    return (int32_t)v;
-}
-
-static inline uint8_t pixel(int32_t acc, const int32_t *t) {
-    int lo = 0, hi = 255;
-    while (lo < hi) {
-        int mid = (lo + hi) >> 1;
-        if (acc >= t[mid]) lo = mid + 1; else hi = mid;
-    }
-    return (uint8_t)lo;
-}
-
-// Outputs ox0 ..< ox0 + count of row oy of channel oc, from accumulators that lack the bias.
-static void finish_lanes(const vae_convt_i8_layer *l, int oc, int oy, int ox0, int count, const int32_t *acc, void *out) {
-    const int os = l->in_side + l->kernel - 1;
-    const int32_t b = l->bias[oc];
-    const size_t o = (size_t)oc * os * os + (size_t)oy * os + ox0;
-    if (l->out_width == 0) {
-        const int32_t *t = l->requant + (size_t)oc * 255;
-        for (int i = 0; i < count; i++) ((uint8_t *)out)[o + i] = pixel(acc[i] + b, t);
-        return;
-    }
-    const int32_t *words = l->requant + (size_t)oc * 4;
-    if (l->out_width == 1)
-        for (int i = 0; i < count; i++) ((int8_t *)out)[o + i] = (int8_t)requantise(acc[i] + b, words, l->relu, l);
-    else
-        for (int i = 0; i < count; i++) ((int16_t *)out)[o + i] = (int16_t)requantise(acc[i] + b, words, l->relu, l);
+// GATHER(t, idx): t[idx[i]] on 16 lanes.
+static inline __attribute__((always_inline)) vae_v16i gather_scalar(const int32_t *t, vae_v16i idx) {
+    vae_v16i r;
+    for (int i = 0; i < 16; i++) r[i] = t[idx[i]];
+    return r;
 }
 
 // Portable: 32-bit lanes; the halves sign-extended by shifts.
+#define GATHER(t, idx) gather_scalar((t), (idx))
 #define SUFFIX _portable
 #define MADD(acc, p, w) ((acc) + (((p) << 16) >> 16) * (int32_t)(int16_t)(w) + ((p) >> 16) * ((int32_t)(w) >> 16))
 #include "convt_i8_body.inc"
@@ -98,6 +87,13 @@ static inline __attribute__((always_inline)) vae_v16i madd_avx2(vae_v16i acc, va
     vae_v8i ml = (vae_v8i)_mm256_madd_epi16((__m256i)lo, wv), mh = (vae_v8i)_mm256_madd_epi16((__m256i)hi, wv);
     return acc + __builtin_shufflevector(ml, mh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
+static inline __attribute__((always_inline)) vae_v16i gather_avx2(const int32_t *t, vae_v16i idx) {
+    vae_v8i lo = __builtin_shufflevector(idx, idx, 0, 1, 2, 3, 4, 5, 6, 7), hi = __builtin_shufflevector(idx, idx, 8, 9, 10, 11, 12, 13, 14, 15);
+    vae_v8i a = (vae_v8i)_mm256_i32gather_epi32((const int *)t, (__m256i)lo, 4), b = (vae_v8i)_mm256_i32gather_epi32((const int *)t, (__m256i)hi, 4);
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+#undef GATHER
+#define GATHER(t, idx) gather_avx2((t), (idx))
 #define SUFFIX _avx2
 #define MADD(acc, p, w) madd_avx2((acc), (p), (w))
 #include "convt_i8_body.inc"
@@ -105,6 +101,8 @@ static inline __attribute__((always_inline)) vae_v16i madd_avx2(vae_v16i acc, va
 #undef SUFFIX
 #pragma clang attribute pop
 
+#undef GATHER
+#define GATHER(t, idx) ((vae_v16i)_mm512_i32gather_epi32((__m512i)(idx), (const int *)(t), 4))
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2"))), apply_to = function)
 #define SUFFIX _avx512
 #define MADD(acc, p, w) ((acc) + (vae_v16i)_mm512_madd_epi16((__m512i)(p), _mm512_set1_epi32(w)))

@@ -16,8 +16,18 @@ import VAEDecoder
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the float32 decoder on one thread: microseconds per image at batch 1 and batch 100.",
-        discussion: "The decoder is 1.486 M multiply-adds per image; GFLOP/s counts 2 FLOPs per multiply-add.")
+        abstract: "Time the decoder on one thread: microseconds per image at batch 1 and batch 100, per layer.",
+        discussion: """
+        The shipped decoder is 1.486 M multiply-adds per image; GFLOP/s (GOP/s for int8)
+        counts 2 operations per multiply-add. --compare times float32 and int8 from the same
+        checkpoint against each other, alternating, and prints the ratio.
+
+        Examples:
+          vae-gen bench                        float32, the fastest kernels this CPU has
+          vae-gen bench --precision int8       the quantised decoder
+          vae-gen bench --compare              float32 and int8, batch 1, alternated
+          VAE_KERNELS=avx2 vae-gen bench       as on a CPU without AVX-512
+        """)
 
     @OptionGroup var model: ModelOptions
 
@@ -27,7 +37,43 @@ struct Bench: ParsableCommand {
     @Option(help: "Images per repetition at batch 1.")
     var images = 2000
 
+    @Flag(help: "Time float32 against int8 (batch 1, alternated --repeats times) and print the ratio.")
+    var compare = false
+
+    func validate() throws {
+        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be between 1 and 1000 (got \(repeats))") }
+        guard (1...10_000_000).contains(images) else { throw ValidationError("--images must be between 1 and 10000000 (got \(images))") }
+    }
+
+    /// float32 and int8 of one checkpoint, batch 1, one after the other `repeats` times.
+    func runCompare() {
+        var f = model; f.precision = .float32
+        var q = model; q.precision = .int8
+        let rf = f.load(), rq = q.load()
+        let lat = UnsafeMutablePointer<Float>.allocate(capacity: rf.model.latent)
+        defer { lat.deallocate() }
+        LatentGenerator.fill(seed: 1, image: 0, latent: rf.model.latent, into: lat)
+        let px = UnsafeMutablePointer<UInt8>.allocate(capacity: rf.model.pixelCount)
+        defer { px.deallocate() }
+        func time(_ rt: LoadedDecoder) -> Double {
+            let t = monotonicNanoseconds()
+            for _ in 0..<images { rt.decoder.decode(latent: lat, pixels: px) }
+            return Double(monotonicNanoseconds() - t) / 1e3 / Double(images)
+        }
+        var tf: [Double] = [], tq: [Double] = [], ratios: [Double] = []
+        for _ in 0..<repeats {
+            let a = time(rf), b = time(rq)
+            tf.append(a); tq.append(b); ratios.append(a / b)
+        }
+        func med(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
+        print("batch 1, 1 thread, \(repeats) alternated runs of \(images) images (medians):")
+        print(cformat("  float32: %7.2f us/image  ", med(tf)) + "\(rf.decoder.path.name) kernels")
+        print(cformat("  int8:    %7.2f us/image  ", med(tq)) + "\(rq.decoder.path.name) kernels")
+        print(cformat("  int8 is %.2fx faster (median of the per-run ratios)", med(ratios)))
+    }
+
     func run() throws {
+        if compare { runCompare(); return }
         let rt = model.load()
         let m = rt.model
         var macs = 0
@@ -58,9 +104,10 @@ struct Bench: ParsableCommand {
             for _ in 0..<rounds { for i in 0..<100 { rt.decoder.decode(latent: latents + i * m.latent, pixels: px + i * m.pixelCount) } }
             return Double(now() - t) / 1e3 / Double(rounds * 100)
         }
-        // Batch 100 through the 16-lane batch decoder (7 calls: 6 x 16 + 4).
-        let bm = try! BatchRuntime(rt)
-        let b100lanes = median {
+        // Batch 100 through the 16-lane batch decoder (7 calls: 6 x 16 + 4); float32 only.
+        let bm = m.precision == .float32 ? try! BatchRuntime(rt) : nil
+        let b100lanes = bm == nil ? 0 : median {
+            let bm = bm!
             let t = now()
             let rounds = max(1, images / 100)
             for _ in 0..<rounds {
@@ -81,9 +128,12 @@ struct Bench: ParsableCommand {
         // Per layer: each one timed alone on the activations the previous layer produced.
         var layerLines: [String] = []
         do {
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: 8192), b = UnsafeMutablePointer<Float>.allocate(capacity: 8192)
+            // Raw buffers: floats for a float32 image, each layer's integer tensor for int8.
+            let a = UnsafeMutableRawPointer.allocate(byteCount: 4 * Capacity.maxActivation, alignment: 64)
+            let b = UnsafeMutableRawPointer.allocate(byteCount: 4 * Capacity.maxActivation, alignment: 64)
             defer { a.deallocate(); b.deallocate() }
-            a.update(from: latents, count: m.latent)
+            if m.precision == .int8 { rt.decoder.quantiseLatent(latents, into: a.assumingMemoryBound(to: Int16.self)) }
+            else { a.copyMemory(from: latents, byteCount: 4 * m.latent) }
             for i in 0..<m.layerCount {
                 let l = m.layers[i]
                 let lm = l.inChannels * l.inSide * l.inSide * l.outChannels * l.kernel * l.kernel
@@ -94,17 +144,20 @@ struct Bench: ParsableCommand {
                 }
                 layerLines.append(cformat("  layer %d: %2d->%2d k%d %2dx%-2d -> %2dx%-2d  %7.2f us  %6.1f GFLOP/s", i, l.inChannels, l.outChannels,
                                          l.kernel, l.inSide, l.inSide, l.outSide, l.outSide, us, 2 * Double(lm) / (us * 1e3)))
-                a.update(from: b, count: l.outputCount)
+                a.copyMemory(from: b, byteCount: l.outputCount * (m.precision == .int8 ? max(l.output.width, 1) : 4))
             }
         }
-        print(cformat("decoder: %d layers, %.3f M multiply-adds per image, float32, ", m.layerCount, Double(macs) / 1e6)
-              + "\(rt.decoder.path.name) kernels, 1 thread")
-        print(cformat("batch 1:   %7.2f us/image  (%.1f GFLOP/s)", b1, 2 * Double(macs) / (b1 * 1e3)))
-        print(cformat("batch 100: %7.2f us/image  (%.1f GFLOP/s)  one image at a time", b100, 2 * Double(macs) / (b100 * 1e3)))
-        print(cformat("batch 100: %7.2f us/image  (%.1f GFLOP/s)  16-lane batch decoder", b100lanes, 2 * Double(macs) / (b100lanes * 1e3)))
+        let ops = m.precision == .int8 ? "GOP/s" : "GFLOP/s"
+        print(cformat("decoder: %d layers, %.3f M multiply-adds per image, ", m.layerCount, Double(macs) / 1e6)
+              + "\(m.precision.name), \(rt.decoder.path.name) kernels, 1 thread")
+        print(cformat("batch 1:   %7.2f us/image  (%.1f ", b1, 2 * Double(macs) / (b1 * 1e3)) + ops + ")")
+        print(cformat("batch 100: %7.2f us/image  (%.1f ", b100, 2 * Double(macs) / (b100 * 1e3)) + ops + ")  one image at a time")
+        if bm != nil {
+            print(cformat("batch 100: %7.2f us/image  (%.1f ", b100lanes, 2 * Double(macs) / (b100lanes * 1e3)) + ops + ")  16-lane batch decoder")
+        }
         print(cformat("latent generation: %.2f us/image", gen))
         print("memory: decoder image \(rt.image.count) bytes (read in place), arena \(rt.arena.count) bytes, " +
-              "decoder struct \(MemoryLayout<Decoder>.size) bytes; batch decoder arena \(BatchDecoder.arenaBytes(for: m)) bytes")
+              "decoder struct \(MemoryLayout<Decoder>.size) bytes" + (bm == nil ? "" : "; batch decoder arena \(BatchDecoder.arenaBytes(for: m)) bytes"))
         print("per layer (batch 1):")
         for l in layerLines { print(l) }
     }

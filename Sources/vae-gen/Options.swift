@@ -14,7 +14,7 @@ import ToolSupport
 import ImageIO
 import VAEDecoder
 
-enum Precision: String, ExpressibleByArgument, CaseIterable {
+enum GenPrecision: String, ExpressibleByArgument, CaseIterable {
     case float32, int8
 }
 
@@ -42,8 +42,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "A raw decoder image (from export-decoder) instead of a checkpoint.")
     var decoderImage: String?
 
-    @Option(help: "Arithmetic of the decoder: float32 (int8 comes with the quantised decoder).")
-    var precision: Precision = .float32
+    @Option(help: ArgumentHelp(
+        "Arithmetic of the decoder: float32, or int8 (the checkpoint's quantised decoder, integer-only kernels).",
+        discussion: "With --decoder-image the image says which it is; --precision then only checks it."))
+    var precision: GenPrecision?
 
     @Option(help: ArgumentHelp(
         "Kernel: auto, \(KernelPath.available.map { "\($0.name)" }.joined(separator: ", ")).",
@@ -64,29 +66,37 @@ struct ModelOptions: ParsableArguments {
     /// The checked image, loaded into the runtime with its arena; exits with the reason if not.
     func load() -> LoadedDecoder {
         let bytes = loadImage()
-        do { return try LoadedDecoder(image: bytes, path: path) } catch {
+        let rt: LoadedDecoder
+        do { rt = try LoadedDecoder(image: bytes, path: path) } catch {
             fail("\(decoderImage ?? checkpoint): \(error.message)")
         }
+        if let p = precision, "\(rt.model.precision.name)" != p.rawValue {
+            fail("\(decoderImage ?? checkpoint): the decoder image is \(rt.model.precision.name), not \(p.rawValue)")
+        }
+        return rt
     }
 
     /// The decoder image bytes, checked.
+    /// The decoder image bytes (checked by the runtime when loaded).
     func loadImage() -> [UInt8] {
-        if precision == .int8 {
-            fail("--precision int8 is not available yet (the quantised decoder is a later issue); use float32")
-        }
         if let path = decoderImage {
             guard let d = FileManager.default.contents(atPath: path) else {
                 fail("\(path): cannot read the decoder image (no such file?)")
             }
             return [UInt8](d)
         }
-        do { return try CheckpointReader.readDecoderImage(checkpoint).image } catch let e as CheckpointError {
+        do {
+            return try CheckpointReader.readDecoderImage(checkpoint, precision: precision == .int8 ? .int8 : .float32).image
+        } catch let e as CheckpointError {
             if e.problem == "no such file" {
                 fail("\(checkpoint): no such file; run from the repository root or pass --checkpoint")
             }
             fail("\(e)")
         } catch { fail("\(error)") }
     }
+
+    /// The precision of what was loaded, for messages.
+    func describe(_ rt: LoadedDecoder) -> String { "\(rt.model.precision.name)" }
 }
 
 extension DecoderError {
