@@ -96,3 +96,92 @@ func convTransposeInt8Reference(_ l: DecoderLayer, input: UnsafeRawPointer, outp
         }
     }
 }
+
+#if hasFeature(BuiltinModule) && arch(arm)
+import Builtin
+#endif
+
+/// acc + lo16(x) * lo16(y) + hi16(x) * hi16(y): one SMLAD on a Cortex-M4 (the notes in
+/// shared/notes: swiftc never forms it from plain code, the Builtin module reaches it); the
+/// same integers from two multiplies elsewhere (Cortex-M0, hosts running the tests).
+@inline(__always)
+func dualMultiplyAdd(_ x: UInt32, _ y: UInt32, _ acc: Int32) -> Int32 {
+    #if hasFeature(BuiltinModule) && arch(arm) && VAE_DSP
+    return Int32(Builtin.int_arm_smlad(x._value, y._value, acc._value))
+    #else
+    let lo = Int32(Int16(truncatingIfNeeded: x)) &* Int32(Int16(truncatingIfNeeded: y))
+    return acc &+ lo &+ (Int32(bitPattern: x) &>> 16) &* (Int32(bitPattern: y) &>> 16)
+    #endif
+}
+
+/// The targets' int8 kernel (docs/quantisation.md section 4, any order being exact): for each
+/// output row, the sums live in a row of int32 on the stack, and each pair of input values
+/// (x[2m], x[2m + 1]), one 32-bit load from an int16 row, meets the k + 1 weight pairs
+/// V[d] = (w[d], w[d - 1]) of the kernel row: out[2m + d] += x[2m] w[d] + x[2m + 1] w[d - 1],
+/// one dual multiply-add per output it reaches. Only taps that exist are computed (no padding),
+/// so no tensor is copied and the arena is just the two activation buffers. Takes int16 inputs
+/// of even width (the shipped decoder's); returns false for anything else, which the reference
+/// kernel then runs.
+func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) -> Bool {
+    let side = l.inSide, k = l.kernel, os = l.outSide
+    guard l.input.width == 2, side & 1 == 0, k <= Capacity.maxKernel, os <= Capacity.maxSide else { return false }
+    let inC = l.inChannels, outC = l.outChannels, kk = k &* k
+    let w = l.weightsInt8.unsafelyUnwrapped, b = l.biasInt32.unsafelyUnwrapped, q = l.requant.unsafelyUnwrapped
+    let last = l.output.width == 0, relu = l.activation == .relu
+    let pairs = side &>> 1
+    let x = input.assumingMemoryBound(to: UInt32.self)   // int16 pairs; rows are an even number of values
+    // Stack scratch: one output row of sums, one kernel row's weight pairs.
+    withUnsafeTemporaryAllocation(of: Int32.self, capacity: Capacity.maxSide) { rowBuf in
+    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Capacity.maxKernel + 1) { vBuf in
+    let acc = rowBuf.baseAddress.unsafelyUnwrapped, v = vBuf.baseAddress.unsafelyUnwrapped
+    var o = 0
+    for oc in 0..<outC {
+        let words = q + oc &* (last ? DecoderImageLayout.pixelThresholds : DecoderImageLayout.requantWordsPerChannel)
+        for oy in 0..<os {
+            for ox in 0..<os { acc[ox] = b[oc] }
+            let iyLo = oy >= k ? oy &- k &+ 1 : 0, iyHi = oy < side ? oy : side &- 1
+            for ic in 0..<inC {
+                var iy = iyLo
+                while iy <= iyHi {
+                    let plane: Int = (ic &* outC &+ oc) &* kk
+                    let wr = w + (plane &+ (oy &- iy) &* k)
+                    // V[d] = (lo: w[d], hi: w[d - 1]), zero outside the kernel row.
+                    var prev: Int32 = 0
+                    for d in 0...k {
+                        let cur: Int32 = d < k ? Int32(wr[d]) : 0
+                        v[d] = UInt32(UInt16(truncatingIfNeeded: cur)) | UInt32(truncatingIfNeeded: prev) &<< 16
+                        prev = cur
+                    }
+                    let xRow: Int = (ic &* side &+ iy) &* pairs
+                    let xr = x + xRow
+                    var m = 0
+                    while m < pairs {
+                        let xv = xr[m]
+                        let a = acc + m &* 2
+                        var d = 0
+                        while d <= k {
+                            a[d] = dualMultiplyAdd(xv, v[d], a[d])
+                            d &+= 1
+                        }
+                        m &+= 1
+                    }
+                    iy &+= 1
+                }
+            }
+            for ox in 0..<os {
+                let s = acc[ox]
+                if last {
+                    output.storeBytes(of: Int8Math.pixel(s, words), toByteOffset: o, as: UInt8.self)
+                } else {
+                    let r = Int8Math.requantise(s, words, relu: relu, l.output)
+                    if l.output.width == 1 { output.storeBytes(of: Int8(truncatingIfNeeded: r), toByteOffset: o, as: Int8.self) }
+                    else { output.storeBytes(of: Int16(truncatingIfNeeded: r), toByteOffset: o &* 2, as: Int16.self) }
+                }
+                o &+= 1
+            }
+        }
+    }
+    }
+    }
+    return true
+}

@@ -130,6 +130,8 @@ public struct Decoder {
     }
 
     private func floatLayers(_ latent: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, path: KernelPath) {
+        // An int8-only build has no float32 model to run (the loader refused it): no kernels.
+        guard Precision.float32.isBuilt else { return }
         var src = latent
         let s = scratch.assumingMemoryBound(to: Float.self)
         for i in 0..<model.layerCount {

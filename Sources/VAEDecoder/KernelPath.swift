@@ -139,6 +139,7 @@ public enum KernelPath: Int32, CaseIterable {
             return
         }
         #endif
+        if self == .blocked && convTransposeInt8Blocked(l, input: input, output: output) { return }
         convTransposeInt8Reference(l, input: input, output: output)
     }
 
