@@ -146,6 +146,9 @@ struct Quantise: ParsableCommand {
             }
         }
         let (keep, keepFidelity) = make(chosen, corrected: corrected)
+        if widths == .auto && keepFidelity.psnr < minPsnr {
+            log("auto: even all-int16 stays below --min-psnr \(minPsnr) dB; keeping all-int16, the most faithful")
+        }
         rows.append(Row(name: "chosen (\(widths.rawValue))" + (corrected ? " +bias corr." : " (rounding)"), export: keep, fidelity: keepFidelity))
 
         // Validation totals: z sampled as the checkpoint's last validation did (Trainer.runEpoch's seed).
@@ -166,11 +169,11 @@ struct Quantise: ParsableCommand {
         print(String(format: "  float32 val total %.3f (probabilities as training computes them); float32 with 8-bit pixels %.3f", float32Total, float8Total))
         if let last = ck.history.last { print(String(format: "  (the checkpoint's history: val total %.3f at epoch %d)", last[7], Int(last[0]))) }
         print("")
-        print("  " + "configuration".padding(toLength: 26, withPad: " ", startingAt: 0)
+        print("  " + "configuration".padding(toLength: 28, withPad: " ", startingAt: 0)
               + "widths (layer outputs 0-\(L - 2))".padding(toLength: 30, withPad: " ", startingAt: 0) + "PSNR dB  max diff  val total int8  float32")
         for r in rows {
             let w = r.export.decoder.layers.dropLast().map { $0.outputWidth == 1 ? "8" : "16" }.joined(separator: " ")
-            print("  " + r.name.padding(toLength: 26, withPad: " ", startingAt: 0) + w.padding(toLength: 30, withPad: " ", startingAt: 0)
+            print("  " + r.name.padding(toLength: 28, withPad: " ", startingAt: 0) + w.padding(toLength: 30, withPad: " ", startingAt: 0)
                   + String(format: "%7.2f  %8d  %14.3f  %7.3f", r.fidelity.psnr, r.fidelity.maxDiff, r.valTotal, float32Total))
         }
         print("")
@@ -181,7 +184,7 @@ struct Quantise: ParsableCommand {
                 parts.append(l.outputWidth == 1 ? "L\(i) int8 zp \(l.outputZeroPoint)" : "L\(i) int16 qmax \(l.outputQmax)")
             }
             let moved = r.export.correctedChannels.isEmpty ? "" : "; biases moved per layer: " + r.export.correctedChannels.map(String.init).joined(separator: " ")
-            print("    " + r.name.padding(toLength: 26, withPad: " ", startingAt: 0) + parts.joined(separator: ", ") + moved)
+            print("    " + r.name.padding(toLength: 28, withPad: " ", startingAt: 0) + parts.joined(separator: ", ") + moved)
         }
 
         // The checkpoint, with the other sections unchanged.
