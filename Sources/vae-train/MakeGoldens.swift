@@ -69,9 +69,12 @@ struct MakeGoldens: ParsableCommand {
             digests += "seed \(seed) all\(count) sha256 \(SHA256.hex(of: u8))\n"
             do {
                 try AtomicFile.write(fbytes.bytes, to: (out as NSString).appendingPathComponent("trainer-f32-seed\(seed).bin"))
+                let same = unchanged(u8, "runtime-u8-seed\(seed)")
                 try AtomicFile.write(u8, to: (out as NSString).appendingPathComponent("runtime-u8-seed\(seed).bin"))
-                let grid = Grid.compose((0..<count).map { Array(u8[($0 * 784)..<(($0 + 1) * 784)]) }, tileWidth: 28, tileHeight: 28, gap: 2, scale: 3)
-                try AtomicFile.write(PNG.encode(grid), to: (out as NSString).appendingPathComponent("runtime-u8-seed\(seed).png"))
+                if !same {
+                    let grid = Grid.compose((0..<count).map { Array(u8[($0 * 784)..<(($0 + 1) * 784)]) }, tileWidth: 28, tileHeight: 28, gap: 2, scale: 3)
+                    try AtomicFile.write(PNG.encode(grid), to: (out as NSString).appendingPathComponent("runtime-u8-seed\(seed).png"))
+                }
             } catch { fail("\(error)") }
         }
         do { try AtomicFile.write(Array(digests.utf8), to: (out as NSString).appendingPathComponent("digests.txt")) } catch { fail("\(error)") }
@@ -85,6 +88,16 @@ struct MakeGoldens: ParsableCommand {
 }
 
 extension MakeGoldens {
+    /// Whether STEM.bin already holds these pixels and STEM.png exists: then the PNG is left as
+    /// it is, since a newer PNG encoder would rewrite the same image as different bytes and make
+    /// a review diff of goldens that did not change.
+    func unchanged(_ pixels: [UInt8], _ stem: String) -> Bool {
+        let dir = out as NSString
+        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent(stem + ".png")),
+              let old = FileManager.default.contents(atPath: dir.appendingPathComponent(stem + ".bin")) else { return false }
+        return [UInt8](old) == pixels
+    }
+
     /// The int8 goldens: the trainer's reference (Int8Reference, plain loops over the integers
     /// its own parser reads from the DEC8 image), never the runtime's kernels, which they test.
     func writeInt8Goldens(_ image: [UInt8], config: ModelConfig, checkpointSHA: String) {
@@ -101,9 +114,12 @@ extension MakeGoldens {
             for (i, img) in images.enumerated() { digests += "seed \(seed) image \(i) sha256 \(SHA256.hex(of: img))\n" }
             digests += "seed \(seed) all\(count) sha256 \(SHA256.hex(of: u8))\n"
             do {
+                let same = unchanged(u8, "trainer-int8-seed\(seed)")
                 try AtomicFile.write(u8, to: (out as NSString).appendingPathComponent("trainer-int8-seed\(seed).bin"))
-                let grid = Grid.compose(images, tileWidth: d.outputSide, tileHeight: d.outputSide, gap: 2, scale: 3)
-                try AtomicFile.write(PNG.encode(grid), to: (out as NSString).appendingPathComponent("trainer-int8-seed\(seed).png"))
+                if !same {
+                    let grid = Grid.compose(images, tileWidth: d.outputSide, tileHeight: d.outputSide, gap: 2, scale: 3)
+                    try AtomicFile.write(PNG.encode(grid), to: (out as NSString).appendingPathComponent("trainer-int8-seed\(seed).png"))
+                }
             } catch { fail("\(error)") }
         }
         do { try AtomicFile.write(Array(digests.utf8), to: (out as NSString).appendingPathComponent("digests-int8.txt")) } catch { fail("\(error)") }

@@ -13,36 +13,43 @@ struct Quantise: ParsableCommand {
         commandName: "quantise",
         abstract: "Make the int8 decoder (docs/quantisation.md) and store it in the checkpoint.",
         discussion: """
-        The int8 decoder runs in integers only: int8 weights (one scale per output channel),
-        int32 biases and accumulators, and activations stored as int8 (asymmetric, zero point)
-        or int16 (symmetric), one width per hidden layer's output. The last layer turns its
-        accumulator straight into the 8-bit pixel with 255 thresholds per channel.
+        The int8 decoder runs in integers only: int8 weights (one scale per output
+        channel), int32 biases and accumulators, and activations stored as int8
+        (asymmetric, with a zero point) or int16 (symmetric), one width per hidden
+        layer's output. The last layer turns its accumulator straight into the
+        8-bit pixel with 255 thresholds per channel.
 
         What it does:
-          1. calibration: the encoder's means of the first 2,000 training images (--data) and
-             the latents of seeds 0 and 1, images 0..<1,000, through the float decoder: the
-             range of every activation;
-          2. the integers of section 6 for each candidate width configuration, then the bias
-             correction (each channel's bias shifted by the mean error of its pre-activation
-             over 1,000 of the calibration latents; --no-bias-correction leaves plain rounding);
-          3. fidelity against the float32 decoder of the same checkpoint on 1,000 seeded
-             latents (seed 2026, images 0..<1,000): PSNR over the 8-bit pixels and the largest
-             pixel difference; and the validation total (BCE + KL per test image, 10,000 test
-             images, z sampled as the checkpoint's last validation sampled it) with the
-             reconstruction decoded through the int8 decoder;
-          4. writes the checkpoint with the int8 image as its DEC8 section (the other
-             sections are kept byte for byte, and checked to be), atomically.
+          1. calibration: the encoder's means of the first 2,000 training images
+             (--data) and the latents of seeds 0 and 1, images 0..<1000, through
+             the float decoder give the range of every activation;
+          2. the integers of docs/quantisation.md section 6 for each candidate
+             width configuration, then the bias correction: each channel's bias
+             moved by the mean error of its pre-activation over 1,000 of the
+             calibration latents (--no-bias-correction: plain rounding);
+          3. fidelity against the float32 decoder of the same checkpoint on
+             1,000 seeded latents (seed 2026, images 0..<1000): PSNR over the
+             8-bit pixels and the largest pixel difference; and the validation
+             total (BCE + KL per test image, z sampled as the checkpoint's last
+             validation sampled it) with the reconstruction decoded through the
+             int8 decoder, beside the float32 one;
+          4. writes the checkpoint with the int8 image as its DEC8 section,
+             atomically; the other sections are kept byte for byte (checked
+             before anything is written).
 
-        --widths int8 makes every hidden output int8 (smallest, least faithful), int16 every
-        one, auto starts from int16 and makes outputs int8 one at a time, the one that costs
-        the least PSNR first, while the PSNR stays at or above --min-psnr.
+        --widths int8 makes every hidden output int8 (smallest, least faithful),
+        int16 every one; auto starts from all-int16 and makes outputs int8 one at
+        a time, the one that costs the least PSNR first, while the PSNR stays at
+        or above --min-psnr.
 
         Examples:
-          vae-train quantise --checkpoint checkpoints/vae-mnist.vaeckpt --data data/mnist
-          vae-train quantise --checkpoint run/best.vaeckpt --data data/mnist --widths int8 \\
-                             --out run/best-int8.vaeckpt --export run/decoder-int8.vaed
-        Then: vae-gen --checkpoint FILE --precision int8 (the runtime), and
-        vae-train make-goldens (the int8 goldens, from the trainer's reference).
+          vae-train quantise --checkpoint checkpoints/vae-mnist.vaeckpt \\
+                             --data data/mnist
+          vae-train quantise --checkpoint run/best.vaeckpt --data data/mnist \\
+                             --widths int8 --out run/best-int8.vaeckpt \\
+                             --export run/decoder-int8.vaed
+        Then vae-train make-goldens writes the int8 goldens (from the trainer's
+        reference), and vae-gen --precision int8 runs the decoder.
         """)
 
     @Option(help: "Checkpoint to quantise.")
@@ -146,6 +153,9 @@ struct Quantise: ParsableCommand {
             }
         }
         let (keep, keepFidelity) = make(chosen, corrected: corrected)
+        if widths == .auto && keepFidelity.psnr < minPsnr {
+            log("auto: even all-int16 stays below --min-psnr \(minPsnr) dB; keeping all-int16, the most faithful")
+        }
         rows.append(Row(name: "chosen (\(widths.rawValue))" + (corrected ? " +bias corr." : " (rounding)"), export: keep, fidelity: keepFidelity))
 
         // Validation totals: z sampled as the checkpoint's last validation did (Trainer.runEpoch's seed).
@@ -166,11 +176,11 @@ struct Quantise: ParsableCommand {
         print(String(format: "  float32 val total %.3f (probabilities as training computes them); float32 with 8-bit pixels %.3f", float32Total, float8Total))
         if let last = ck.history.last { print(String(format: "  (the checkpoint's history: val total %.3f at epoch %d)", last[7], Int(last[0]))) }
         print("")
-        print("  " + "configuration".padding(toLength: 26, withPad: " ", startingAt: 0)
+        print("  " + "configuration".padding(toLength: 28, withPad: " ", startingAt: 0)
               + "widths (layer outputs 0-\(L - 2))".padding(toLength: 30, withPad: " ", startingAt: 0) + "PSNR dB  max diff  val total int8  float32")
         for r in rows {
             let w = r.export.decoder.layers.dropLast().map { $0.outputWidth == 1 ? "8" : "16" }.joined(separator: " ")
-            print("  " + r.name.padding(toLength: 26, withPad: " ", startingAt: 0) + w.padding(toLength: 30, withPad: " ", startingAt: 0)
+            print("  " + r.name.padding(toLength: 28, withPad: " ", startingAt: 0) + w.padding(toLength: 30, withPad: " ", startingAt: 0)
                   + String(format: "%7.2f  %8d  %14.3f  %7.3f", r.fidelity.psnr, r.fidelity.maxDiff, r.valTotal, float32Total))
         }
         print("")
@@ -181,7 +191,7 @@ struct Quantise: ParsableCommand {
                 parts.append(l.outputWidth == 1 ? "L\(i) int8 zp \(l.outputZeroPoint)" : "L\(i) int16 qmax \(l.outputQmax)")
             }
             let moved = r.export.correctedChannels.isEmpty ? "" : "; biases moved per layer: " + r.export.correctedChannels.map(String.init).joined(separator: " ")
-            print("    " + r.name.padding(toLength: 26, withPad: " ", startingAt: 0) + parts.joined(separator: ", ") + moved)
+            print("    " + r.name.padding(toLength: 28, withPad: " ", startingAt: 0) + parts.joined(separator: ", ") + moved)
         }
 
         // The checkpoint, with the other sections unchanged.

@@ -1,4 +1,5 @@
 import Checkpoint
+import Foundation
 import VAEDecoder
 @testable import VAETrainer
 import XCTest
@@ -210,5 +211,21 @@ final class Int8Tests: XCTestCase {
         let lat = TrainerDecoder.seededLatents(seed: 7, count: 16, latent: 64)
         let f = Quantiser.fidelity(q.int8Pixels(q.export(ranges: ranges, widths: [2, 2, 2, 2, 2]).decoder, lat), q.floatPixels(lat))
         XCTAssertGreaterThan(f.psnr, 30)
+    }
+
+    // MARK: the shipped goldens
+
+    /// The committed int8 goldens are what Int8Reference makes of the committed checkpoint's DEC8
+    /// (make-goldens was run after the last quantise).
+    func testShippedInt8GoldensAreTheReferencesImages() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let ckpt = root.appendingPathComponent("checkpoints/vae-mnist.vaeckpt").path
+        let (config, image) = try CheckpointReader.readDecoderImage(ckpt, precision: .int8)
+        let d = try Int8ImageBuilder.parse(image, path: ckpt)
+        for seed: UInt64 in [0, 42, 2026] {
+            let golden = try [UInt8](Data(contentsOf: root.appendingPathComponent("Tests/DecoderTests/Goldens/trainer-int8-seed\(seed).bin")))
+            let mine = TrainerDecoder.seededLatents(seed: seed, count: 16, latent: config.latent).flatMap { Int8Reference.decode(d, latent: $0) }
+            XCTAssertEqual(mine, golden, "seed \(seed): run vae-train make-goldens after vae-train quantise")
+        }
     }
 }
