@@ -126,6 +126,7 @@ int64_t __aeabi_lasr(int64_t v, int n) {
     return (int64_t)r.u;
 }
 
+#if defined(__ARM_FP)
 /* Swift's squareRoot() is an inline vsqrt.f32; it calls sqrtf only for errno on negative input.
    vsqrt is IEEE correctly rounded, as on the host. */
 float sqrtf(float x) {
@@ -133,3 +134,39 @@ float sqrtf(float x) {
     __asm__("vsqrt.f32 %0, %1" : "=t"(r) : "t"(x));
     return r;
 }
+#else
+/* No FPU (Cortex-M0): Swift's squareRoot() calls sqrtf, which libgcc lacks. Correctly rounded
+   (round to nearest), so the latents equal the host's: fdlibm's e_sqrtf, bit by bit on the
+   integer representation. */
+float sqrtf(float x) {
+    union { float f; int32_t i; } v = {x};
+    int32_t ix = v.i;
+    if ((ix & 0x7f800000) == 0x7f800000) return x * x + x;          /* inf, NaN */
+    if (ix <= 0) {
+        if ((ix & 0x7fffffff) == 0) return x;                        /* +-0 */
+        return (x - x) / (x - x);                                    /* negative: NaN */
+    }
+    int32_t m = ix >> 23;
+    if (m == 0) {                                                    /* subnormal */
+        int32_t i;
+        for (i = 0; (ix & 0x00800000) == 0; i++) ix <<= 1;
+        m -= i - 1;
+    }
+    m -= 127;
+    ix = (ix & 0x007fffff) | 0x00800000;
+    if (m & 1) ix += ix;
+    m >>= 1;
+    ix += ix;
+    int32_t q = 0, s = 0;
+    uint32_t r = 0x01000000;
+    while (r != 0) {
+        int32_t t = s + (int32_t)r;
+        if (t <= ix) { s = t + (int32_t)r; ix -= t; q += (int32_t)r; }
+        ix += ix;
+        r >>= 1;
+    }
+    if (ix != 0) q += q & 1;                                         /* round half to even */
+    v.i = (q >> 1) + 0x3f000000 + (m << 23);
+    return v.f;
+}
+#endif

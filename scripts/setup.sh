@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only when it is missing (idempotent; Debian/Ubuntu).
 #   scripts/setup.sh              zlib headers (for the trainer, vae-gen and the tests)
-#   scripts/setup.sh --firmware   also qemu-system-arm (the Swift toolchain's clang and ld.lld do the rest)
+#   scripts/setup.sh --firmware   also qemu-system-arm, qemu-user (the portability checks) and
+#                                 gcc-arm-none-eabi (libgcc's soft float for the Cortex-M0); the
+#                                 Swift toolchain's clang and ld.lld do the rest
 # and numpy for scripts/vaeckpt.py, the Python reader of the checkpoint format that the suite tests.
 set -euo pipefail
 need=()
@@ -9,6 +11,8 @@ need=()
 command -v python3 >/dev/null || need+=(python3)
 if [ "${1:-}" = "--firmware" ]; then
   command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
+  command -v qemu-x86_64 >/dev/null || need+=(qemu-user)
+  command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2

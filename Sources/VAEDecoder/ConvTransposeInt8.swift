@@ -154,16 +154,14 @@ func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output
                     }
                     let xRow: Int = (ic &* side &+ iy) &* pairs
                     let xr = x + xRow
-                    var m = 0
-                    while m < pairs {
-                        let xv = xr[m]
-                        let a = acc + m &* 2
-                        var d = 0
-                        while d <= k {
-                            a[d] = dualMultiplyAdd(xv, v[d], a[d])
-                            d &+= 1
-                        }
-                        m &+= 1
+                    // The kernel sizes of the shipped decoder get a pass with k fixed, so that
+                    // the k + 1 weight pairs stay in registers and the loop over them unrolls.
+                    switch k {
+                    case 3: int8RowPass(3, xr, pairs, v, acc)
+                    case 5: int8RowPass(5, xr, pairs, v, acc)
+                    case 7: int8RowPass(7, xr, pairs, v, acc)
+                    case 9: int8RowPass(9, xr, pairs, v, acc)
+                    default: int8RowPass(k, xr, pairs, v, acc)
                     }
                     iy &+= 1
                 }
@@ -184,4 +182,20 @@ func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output
     }
     }
     return true
+}
+
+/// acc[2m + d] += x[2m] w[d] + x[2m + 1] w[d - 1] for every pair m and d in 0 ... k
+/// (convTransposeInt8Blocked). `k` is a constant at the calls that matter.
+@inline(__always)
+func int8RowPass(_ k: Int, _ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>,
+                 _ acc: UnsafeMutablePointer<Int32>) {
+    var w = InlineArray<17, UInt32>(repeating: 0)
+    for d in 0...k { w[d] = v[d] }
+    var m = 0
+    while m < pairs {
+        let xv = xr[m]
+        let a = acc + m &* 2
+        for d in 0...k { a[d] = dualMultiplyAdd(xv, w[d], a[d]) }
+        m &+= 1
+    }
 }

@@ -150,7 +150,9 @@ public struct DecoderModel {
 
     /// Checks everything docs/checkpoint-format.md section 2 (and, for int8 images,
     /// docs/quantisation.md section 2) asks, in an order that never reads past what has already
-    /// been shown to exist.
+    /// been shown to exist. Never inlined: a firmware calls it from two places, and two inlined
+    /// copies of the checks cost a Cortex-M0's flash budget 5 KB.
+    @inline(never)
     public init(image: UnsafeRawBufferPointer) throws(DecoderError) {
         typealias H = DecoderImageLayout.Header
         typealias R = DecoderImageLayout.Layer
