@@ -56,9 +56,10 @@ enum {
 /*
  * The state a caller provides. These constants are upper bounds that hold for every target
  * (32- and 64-bit); vae_decoder_state_size() and vae_decoder_state_align() give this build's
- * real values, which are never larger.
+ * real values, which are never larger (1,216 bytes on 64-bit hosts, 708 on a Cortex-M, where a
+ * firmware tight on RAM may pass a smaller buffer of at least vae_decoder_state_size() bytes).
  */
-#define VAE_DECODER_STATE_SIZE 1024
+#define VAE_DECODER_STATE_SIZE 2048
 #define VAE_DECODER_STATE_ALIGN 16
 
 /* Largest output of one image in this interface's examples (MNIST: 1 x 28 x 28). The real

@@ -72,7 +72,20 @@ expect_error "truncated checkpoint" "cut.vaeckpt" $BIN/vae-gen --checkpoint "$T/
 expect_error "data file as checkpoint" "bad magic" $BIN/vae-gen --checkpoint $FIX/mnist-test-first256.idx3.gz
 head -c 3000 "$T/d.vaed" > "$T/cut.vaed"
 expect_error "truncated decoder image" "truncated" $BIN/vae-gen --decoder-image "$T/cut.vaed"
-expect_error "int8 not yet" "not available yet" $BIN/vae-gen --precision int8
+# int8: the shipped quantised decoder, from the checkpoint and exported raw; its digits are not
+# float32's; thread count and kernel choice do not change any digit.
+o8=$($BIN/vae-gen --precision int8 -n 100 --out "$T/g8" 2>&1)
+of=$($BIN/vae-gen --threads 1 -n 100 --out "$T/gf" 2>&1)
+[ -n "$(grep ^sha256 <<<"$o8")" ] && [ "$(grep ^sha256 <<<"$o8")" != "$(grep ^sha256 <<<"$of")" ] && grep -q "int8 (" <<<"$o8" && ok || bad "vae-gen --precision int8: $o8"
+$BIN/vae-gen export-decoder --precision int8 --out "$T/q.vaed" > /dev/null 2>&1 && \
+  [ "$($BIN/vae-gen --decoder-image "$T/q.vaed" -n 100 --out "$T/g8b" | grep ^sha256)" = "$(grep ^sha256 <<<"$o8")" ] && ok || bad "int8 export-decoder round trip"
+[ "$($BIN/vae-gen --precision int8 --kernels portable --threads 1 -n 40 --out "$T/g8p" | grep ^sha256)" = "$($BIN/vae-gen --precision int8 -n 40 --out "$T/g8q" | grep ^sha256)" ] && ok || bad "int8 portable kernels differ"
+[ "$($BIN/vae-gen --kernels reference -n 20 --out "$T/gr" | grep ^sha256)" = "$($BIN/vae-gen --threads 2 -n 20 --out "$T/gs" | grep ^sha256)" ] && ok || bad "float32 reference kernels differ"
+expect_error "int8 image asked for float32" "not float32" $BIN/vae-gen --decoder-image "$T/q.vaed" --precision float32 -n 1 --out "$T/x"
+expect_error "bad kernel name" "kernels" $BIN/vae-gen --kernels avx1024
+expect_error "bad thread count" "--threads" $BIN/vae-gen --threads 0
+expect_error "bench --repeats 0" "--repeats" $BIN/vae-gen bench --repeats 0
+expect_error "bench --images 0" "--images" $BIN/vae-gen bench --images 0
 expect_error "bad precision" "precision" $BIN/vae-gen --precision float16
 expect_error "unwritable vae-gen --out" "--out folder /proc/vae-gen" $BIN/vae-gen -n 4 --out /proc/vae-gen
 expect_error "unwritable export path" "/proc/d.vaed" $BIN/vae-gen export-decoder --out /proc/d.vaed

@@ -128,7 +128,8 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(status({ _ in }, count: 63), Int(VAE_ERR_TRUNCATED))
         XCTAssertEqual(status({ _ in }, count: 0), Int(VAE_ERR_TRUNCATED))
         XCTAssertEqual(status({ $0[n - 1] ^= 1 }, fixCRC: false), Int(VAE_ERR_CHECKSUM_MISMATCH))
-        XCTAssertEqual(status({ put(&$0, 16, 2) }), Int(VAE_ERR_UNSUPPORTED_WEIGHT_TYPE))
+        XCTAssertEqual(status({ put(&$0, 16, 3) }), Int(VAE_ERR_UNSUPPORTED_WEIGHT_TYPE))
+        XCTAssertEqual(status({ put(&$0, 16, 2) }), Int(VAE_ERR_UNSUPPORTED_VERSION))   // int8 needs minor version 1
         XCTAssertEqual(status({ put(&$0, 36, 9) }), Int(VAE_ERR_TOO_MANY_LAYERS))
         XCTAssertEqual(status({ put(&$0, 36, 0xFFFF_FFFF) }), Int(VAE_ERR_TOO_MANY_LAYERS))
         XCTAssertEqual(status({ put(&$0, 20, 4096); put(&$0, 24, 1024) }), Int(VAE_ERR_EXCEEDS_CAPACITY))   // latent beyond capacity
@@ -151,7 +152,7 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(Int(vae_decoder_init(nil, 1024, b.image.baseAddress, n, b.arena.baseAddress, 1 << 16)), Int(VAE_ERR_BAD_ARGUMENT))
         XCTAssertEqual(Int(vae_decoder_init(b.state, 8, b.image.baseAddress, n, b.arena.baseAddress, 1 << 16)), Int(VAE_ERR_BAD_ARGUMENT))
         let raw = UnsafeMutableRawPointer(b.state) + 4
-        XCTAssertEqual(Int(vae_decoder_init(raw.assumingMemoryBound(to: vae_decoder_state.self), 1000, b.image.baseAddress, n,
+        XCTAssertEqual(Int(vae_decoder_init(raw.assumingMemoryBound(to: vae_decoder_state.self), 2000, b.image.baseAddress, n,
                                             b.arena.baseAddress, 1 << 16)), Int(VAE_ERR_MISALIGNED))
         var size = 0
         XCTAssertEqual(Int(vae_decoder_arena_size(b.image.baseAddress! + 1, n, &size)), Int(VAE_ERR_MISALIGNED))
@@ -213,11 +214,11 @@ final class CAPITests: XCTestCase {
 
     func testStatusStrings() {
         XCTAssertEqual(String(cString: vae_status_string(0)), "ok")
-        for code in 1...13 {
+        for code in 1...16 {
             let s = String(cString: vae_status_string(Int32(code)))
             XCTAssertFalse(s.isEmpty || s == "unknown status code", "code \(code)")
         }
-        XCTAssertEqual(String(cString: vae_status_string(14)), "unknown status code")
+        XCTAssertEqual(String(cString: vae_status_string(17)), "unknown status code")
         XCTAssertEqual(String(cString: vae_status_string(-1)), "unknown status code")
         XCTAssertTrue(String(cString: vae_status_string(Int32(VAE_ERR_BAD_MAGIC))).contains("VAED"))
     }
@@ -277,5 +278,25 @@ enum VaeGen {
         guard let (status, text) = try? Shell.run(exe, ["--seed", "\(seed)", "-n", "\(n)", "--checkpoint", Repo.checkpoint, "--out", out]),
               status == 0 else { return nil }
         return text.split(separator: "\n").first { $0.hasPrefix("sha256 ") }.map { String($0.dropFirst(7)) }
+    }
+}
+
+/// The C interface on the shipped int8 decoder: it says which precision it holds and its digits
+/// are the trainer's int8 goldens (Int8Reference), byte for byte.
+final class CAPIInt8Tests: XCTestCase {
+    func testInt8ImageThroughTheHeader() throws {
+        let image = try CheckpointReader.readDecoderImage(Repo.checkpoint, precision: .int8).image
+        let b = Buffers(image: image)
+        var need = 0
+        XCTAssertEqual(vae_decoder_arena_size(b.image.baseAddress, image.count, &need), Int32(VAE_OK))
+        XCTAssertEqual(vae_decoder_init(b.state, MemoryLayout<vae_decoder_state>.size, b.image.baseAddress, image.count,
+                                        b.arena.baseAddress, need), Int32(VAE_OK))
+        XCTAssertEqual(vae_decoder_precision(b.state), Int32(VAE_PRECISION_INT8))
+        let golden = try Data(contentsOf: URL(fileURLWithPath: Repo.path("Tests/DecoderTests/Goldens/trainer-int8-seed42.bin"))).map { $0 }
+        var px = [UInt8](repeating: 0, count: 784)
+        for i in 0..<16 {
+            XCTAssertEqual(vae_generate(b.state, 42, UInt64(i), &px), Int32(VAE_OK))
+            XCTAssertEqual(px, Array(golden[(i * 784)..<((i + 1) * 784)]), "image \(i)")
+        }
     }
 }

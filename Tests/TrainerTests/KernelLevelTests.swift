@@ -11,7 +11,7 @@ import XCTest
 final class KernelLevelTests: XCTestCase {
     /// The levels this host runs, each forced in turn; the selection is put back afterwards.
     func levels() -> [Int32] {
-        let all = [Int32(VAE_ISA_PORTABLE), Int32(VAE_ISA_AVX2), Int32(VAE_ISA_AVX512), Int32(VAE_ISA_NEON)]
+        let all = [Int32(VAE_ISA_PORTABLE), Int32(VAE_ISA_AVX2), Int32(VAE_ISA_AVX512), Int32(VAE_ISA_AVX512VNNI), Int32(VAE_ISA_NEON)]
         let saved = vae_isa_selected()
         defer { vae_isa_force(saved) }
         let ok = all.filter { vae_isa_force($0) == $0 }

@@ -34,14 +34,18 @@ ARCH="$(uname -m)"
 # cpuid): the same fast path vae-gen takes. No -target-cpu: the library runs on any CPU of the
 # architecture and gives the same bits on each.
 KINC=(-ISources/CPUFeatures/include -ISources/VAEHostKernels/include)
-"$TOOLBIN/clang" -std=c11 -O2 -fPIC -Wall -Wextra -Werror "${KINC[@]}" -c Sources/CPUFeatures/cpu_features.c -o "$OUT/cpu_features.o"
-"$TOOLBIN/clang" -std=c11 -O2 -fPIC -Wall -Wextra -Werror "${KINC[@]}" -c Sources/VAEHostKernels/convt_f32.c -o "$OUT/convt_f32.o"
+KOBJ=()
+for c in Sources/CPUFeatures/*.c Sources/VAEHostKernels/*.c; do
+  o="$OUT/$(basename "$c" .c).o"
+  "$TOOLBIN/clang" -std=c11 -O2 -fPIC -Wall -Wextra -Werror "${KINC[@]}" -c "$c" -o "$o"
+  KOBJ+=("$o")
+done
 "$TOOLBIN/swiftc" -enable-experimental-feature Embedded -target "$ARCH-unknown-linux-gnu" \
   -wmo -O -parse-as-library -module-name VAEDecoder -Xfrontend -function-sections \
   -Xcc -fPIC -I Sources/CPUFeatures/include -I Sources/VAEHostKernels/include \
   -c Sources/VAEDecoder/*.swift -o "$OUT/VAEDecoder.o"
 rm -f "$OUT/libvaedecoder.a"
-"$TOOLBIN/llvm-ar" rcs "$OUT/libvaedecoder.a" "$OUT/VAEDecoder.o" "$OUT/cpu_features.o" "$OUT/convt_f32.o"
+"$TOOLBIN/llvm-ar" rcs "$OUT/libvaedecoder.a" "$OUT/VAEDecoder.o" "${KOBJ[@]}"
 "$TOOLBIN/clang" -std=c11 -O2 -Wall -Wextra -Werror -Iinclude examples/c/generate.c \
   "$OUT/libvaedecoder.a" -lm -o "$OUT/generate"
 echo "built $OUT/libvaedecoder.a and $OUT/generate"
