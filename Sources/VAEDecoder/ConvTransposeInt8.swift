@@ -154,15 +154,7 @@ func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output
                     }
                     let xRow: Int = (ic &* side &+ iy) &* pairs
                     let xr = x + xRow
-                    // The kernel sizes of the shipped decoder get a pass with k fixed, so that
-                    // the k + 1 weight pairs stay in registers and the loop over them unrolls.
-                    switch k {
-                    case 3: int8RowPass(3, xr, pairs, v, acc)
-                    case 5: int8RowPass(5, xr, pairs, v, acc)
-                    case 7: int8RowPass(7, xr, pairs, v, acc)
-                    case 9: int8RowPass(9, xr, pairs, v, acc)
-                    default: int8RowPass(k, xr, pairs, v, acc)
-                    }
+                    int8RowPass(k, xr, pairs, v, acc)
                     iy &+= 1
                 }
             }
@@ -185,17 +177,100 @@ func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output
 }
 
 /// acc[2m + d] += x[2m] w[d] + x[2m + 1] w[d - 1] for every pair m and d in 0 ... k
-/// (convTransposeInt8Blocked). `k` is a constant at the calls that matter.
+/// (convTransposeInt8Blocked). The shipped kernel sizes get a pass each with the k + 1 weight
+/// pairs in locals, so that they stay in registers across the pairs (a loop over d would reload
+/// them after every store to the row); any other size takes the loop.
 @inline(__always)
 func int8RowPass(_ k: Int, _ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>,
                  _ acc: UnsafeMutablePointer<Int32>) {
-    var w = InlineArray<17, UInt32>(repeating: 0)
-    for d in 0...k { w[d] = v[d] }
+    switch k {
+    case 3: int8RowPass3(xr, pairs, v, acc)
+    case 5: int8RowPass5(xr, pairs, v, acc)
+    case 7: int8RowPass7(xr, pairs, v, acc)
+    case 9: int8RowPass9(xr, pairs, v, acc)
+    default:
+        var m = 0
+        while m < pairs {
+            let xv = xr[m]
+            let a = acc + m &* 2
+            for d in 0...k { a[d] = dualMultiplyAdd(xv, v[d], a[d]) }
+            m &+= 1
+        }
+    }
+}
+
+@inline(never)
+func int8RowPass3(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
+    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]
     var m = 0
+    var a = acc
     while m < pairs {
         let xv = xr[m]
-        let a = acc + m &* 2
-        for d in 0...k { a[d] = dualMultiplyAdd(xv, w[d], a[d]) }
+        a[0] = dualMultiplyAdd(xv, v0, a[0])
+        a[1] = dualMultiplyAdd(xv, v1, a[1])
+        a[2] = dualMultiplyAdd(xv, v2, a[2])
+        a[3] = dualMultiplyAdd(xv, v3, a[3])
+        a += 2
+        m &+= 1
+    }
+}
+
+@inline(never)
+func int8RowPass5(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
+    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]; let v4 = v[4]; let v5 = v[5]
+    var m = 0
+    var a = acc
+    while m < pairs {
+        let xv = xr[m]
+        a[0] = dualMultiplyAdd(xv, v0, a[0])
+        a[1] = dualMultiplyAdd(xv, v1, a[1])
+        a[2] = dualMultiplyAdd(xv, v2, a[2])
+        a[3] = dualMultiplyAdd(xv, v3, a[3])
+        a[4] = dualMultiplyAdd(xv, v4, a[4])
+        a[5] = dualMultiplyAdd(xv, v5, a[5])
+        a += 2
+        m &+= 1
+    }
+}
+
+@inline(never)
+func int8RowPass7(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
+    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]; let v4 = v[4]; let v5 = v[5]; let v6 = v[6]; let v7 = v[7]
+    var m = 0
+    var a = acc
+    while m < pairs {
+        let xv = xr[m]
+        a[0] = dualMultiplyAdd(xv, v0, a[0])
+        a[1] = dualMultiplyAdd(xv, v1, a[1])
+        a[2] = dualMultiplyAdd(xv, v2, a[2])
+        a[3] = dualMultiplyAdd(xv, v3, a[3])
+        a[4] = dualMultiplyAdd(xv, v4, a[4])
+        a[5] = dualMultiplyAdd(xv, v5, a[5])
+        a[6] = dualMultiplyAdd(xv, v6, a[6])
+        a[7] = dualMultiplyAdd(xv, v7, a[7])
+        a += 2
+        m &+= 1
+    }
+}
+
+@inline(never)
+func int8RowPass9(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
+    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]; let v4 = v[4]; let v5 = v[5]; let v6 = v[6]; let v7 = v[7]; let v8 = v[8]; let v9 = v[9]
+    var m = 0
+    var a = acc
+    while m < pairs {
+        let xv = xr[m]
+        a[0] = dualMultiplyAdd(xv, v0, a[0])
+        a[1] = dualMultiplyAdd(xv, v1, a[1])
+        a[2] = dualMultiplyAdd(xv, v2, a[2])
+        a[3] = dualMultiplyAdd(xv, v3, a[3])
+        a[4] = dualMultiplyAdd(xv, v4, a[4])
+        a[5] = dualMultiplyAdd(xv, v5, a[5])
+        a[6] = dualMultiplyAdd(xv, v6, a[6])
+        a[7] = dualMultiplyAdd(xv, v7, a[7])
+        a[8] = dualMultiplyAdd(xv, v8, a[8])
+        a[9] = dualMultiplyAdd(xv, v9, a[9])
+        a += 2
         m &+= 1
     }
 }
