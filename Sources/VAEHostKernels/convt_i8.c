@@ -14,6 +14,9 @@
 typedef int32_t vae_v16i __attribute__((vector_size(64)));
 typedef int32_t vae_v16iu __attribute__((vector_size(64), aligned(4)));
 typedef int64_t vae_v16l __attribute__((vector_size(128)));
+typedef int16_t vae_v16s __attribute__((vector_size(32)));
+typedef int8_t vae_v16c __attribute__((vector_size(16)));
+typedef uint8_t vae_v16b __attribute__((vector_size(16)));
 
 // Words per padded row: 1 leading zero word, side + 2(k - 1) data words, and enough zeros after
 // for a second 16-lane load at the largest offset (index k + 31).
@@ -23,16 +26,39 @@ static int row_words(const vae_convt_i8_layer *l) {
 }
 
 size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l) {
+    // (The narrow path's pair words take less: one word per two inputs.)
     return (size_t)l->in_channels * (size_t)l->in_side * (size_t)row_words(l) * 4;
+}
+
+// An input narrower than the kernel (the first layer: 2 x 2 in, 9 x 9 kernel) runs with lanes
+// over the output columns of one kernel row instead: each input pair (x[2p], x[2p + 1]) meets
+// the 16 words (w[ox - 2p], w[ox - 2p - 1]), ox = 0 ..< 16, which are one 32-word row per
+// (oc, ic, ky) read at an offset: words 16 + j hold (w[j], w[j - 1]), zero outside the kernel.
+static int narrow(const vae_convt_i8_layer *l) {
+    return l->in_side < l->kernel && l->in_side + l->kernel - 1 <= 16;
 }
 
 size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l) {
     size_t k = (size_t)l->kernel;
+    if (narrow(l)) return (size_t)l->out_channels * (size_t)l->in_channels * k * 32 * 4;
     return (size_t)l->out_channels * (size_t)l->in_channels * k * ((k + 1) / 2) * 4;
 }
 
 void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
     const int k = l->kernel, kp = (k + 1) / 2, outC = l->out_channels, inC = l->in_channels;
+    if (narrow(l)) {
+        for (int oc = 0; oc < outC; oc++)
+            for (int ic = 0; ic < inC; ic++)
+                for (int ky = 0; ky < k; ky++) {
+                    const int8_t *wr = l->weights + ((ic * outC + oc) * k + ky) * k;
+                    int32_t *p = packed + ((oc * inC + ic) * k + ky) * 32;
+                    for (int j = -16; j < 16; j++) {
+                        int lo = j >= 0 && j < k ? wr[j] : 0, hi = j - 1 >= 0 && j - 1 < k ? wr[j - 1] : 0;
+                        p[16 + j] = (int32_t)(uint16_t)(int16_t)lo | ((int32_t)hi << 16);
+                    }
+                }
+        return;
+    }
     for (int oc = 0; oc < outC; oc++)
         for (int ic = 0; ic < inC; ic++)
             for (int ky = 0; ky < k; ky++) {
@@ -45,20 +71,47 @@ void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
             }
 }
 
+static inline int centred(const vae_convt_i8_layer *l, const void *in, int i) {
+    return (l->in_width == 1 ? ((const int8_t *)in)[i] : ((const int16_t *)in)[i]) - l->in_zero_point;
+}
+
+static void narrow_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *xw) {
+    const int side = l->in_side, pr = (side + 1) / 2;
+    for (int r = 0; r < l->in_channels * side; r++)
+        for (int p = 0; p < pr; p++) {
+            int i = r * side + 2 * p;
+            int x0 = centred(l, in, i), x1 = 2 * p + 1 < side ? centred(l, in, i + 1) : 0;
+            xw[r * pr + p] = (int32_t)(uint16_t)(int16_t)x0 | ((int32_t)x1 << 16);
+        }
+}
+
+
 static void fill_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *pairs, int L) {
     const int side = l->in_side, k = l->kernel, rows = l->in_channels * side;
     const int zp = l->in_zero_point;
     for (int r = 0; r < rows; r++) {
         int32_t *row = pairs + r * L;
-        memset(row, 0, (size_t)L * 4);
-        int prev = 0;   // xc at the previous padded column (padding is 0)
-        for (int j = 0; j < side + k - 1; j++) {
-            int x = 0;
-            if (j < side) x = (l->in_width == 1 ? ((const int8_t *)in)[r * side + j] : ((const int16_t *)in)[r * side + j]) - zp;
-            // Padded column (k - 1) + j, stored at word 1 + (k - 1) + j.
-            row[k + j] = (int32_t)(uint16_t)(int16_t)x | ((int32_t)prev << 16);
-            prev = x;
+        // Padding words: before the data, and from the word after the last pair to the end.
+        memset(row, 0, (size_t)k * 4);
+        memset(row + k + side + k - 1, 0, (size_t)(L - (k + side + k - 1)) * 4);
+        // Word k + j = (x[j], x[j - 1]) for j in 0 ..< side + k - 1 (x is 0 outside the row).
+        row[k] = (int32_t)(uint16_t)(int16_t)centred(l, in, r * side);
+        int j = 1;
+        if (l->in_width == 2) {
+            const int16_t *x = (const int16_t *)in + r * side;
+            for (; j + 16 <= side; j += 16) {
+                vae_v16s cur, prev;
+                memcpy(&cur, x + j, 32);
+                memcpy(&prev, x + j - 1, 32);
+                vae_v16i c = __builtin_convertvector(cur, vae_v16i) - zp, p = __builtin_convertvector(prev, vae_v16i) - zp;
+                vae_v16i w = (c & 0xFFFF) | (p << 16);
+                memcpy(row + k + j, &w, 64);
+            }
         }
+        for (; j < side; j++)
+            row[k + j] = (int32_t)(uint16_t)(int16_t)centred(l, in, r * side + j) | ((int32_t)centred(l, in, r * side + j - 1) << 16);
+        row[k + side] = (int32_t)centred(l, in, r * side + side - 1) << 16;
+        for (j = side + 1; j < side + k - 1; j++) row[k + j] = 0;
     }
 }
 
