@@ -22,24 +22,30 @@ public enum DecoderImageBuilder {
 
     /// `tensor(name)` returns the float values of `convs.K.weight` / `convs.K.bias`.
     public static func build(_ config: ModelConfig, tensor: (String) -> [Float]) -> [UInt8] {
+        typealias H = DecoderImageLayout.Header
+        typealias R = DecoderImageLayout.Layer
         let offs = offsets(config)
         var w = ByteWriter()
-        w.u32(DecoderImageLayout.magic)
-        w.u16(DecoderImageLayout.major); w.u16(DecoderImageLayout.minor)
-        w.u32(0)   // total, patched below
-        w.u32(0)   // CRC, patched below
-        w.u32(DecoderImageLayout.weightTypeFloat32)
-        w.u32(config.latent); w.u32(config.view.c); w.u32(config.view.h); w.u32(config.view.w)
-        w.u32(config.layers.count)
+        // Header and records as zeros, then every field at its named offset.
+        let recordsEnd = DecoderImageLayout.headerBytes + config.layers.count * DecoderImageLayout.layerRecordBytes
+        while w.bytes.count < recordsEnd { w.u8(0) }
+        func put(_ at: Int, _ v: Int) { w.patchU32(at: at, UInt32(v)) }
+        w.patchU32(at: H.magic, DecoderImageLayout.magic)
+        w.bytes[H.major] = UInt8(DecoderImageLayout.major); w.bytes[H.major + 1] = UInt8(DecoderImageLayout.major >> 8)
+        w.bytes[H.minor] = UInt8(DecoderImageLayout.minor); w.bytes[H.minor + 1] = UInt8(DecoderImageLayout.minor >> 8)
+        w.patchU32(at: H.weightType, DecoderImageLayout.weightTypeFloat32)
+        put(H.latent, config.latent); put(H.viewChannels, config.view.c); put(H.viewHeight, config.view.h); put(H.viewWidth, config.view.w)
+        put(H.layerCount, config.layers.count)
         let outSide = config.side(atLayer: config.layers.count)
-        w.u32(config.layers.last!.outChannels); w.u32(outSide); w.u32(outSide)
-        while w.bytes.count < DecoderImageLayout.headerBytes { w.u8(0) }
+        put(H.outputChannels, config.layers.last!.outChannels); put(H.outputHeight, outSide); put(H.outputWidth, outSide)
         for (i, l) in config.layers.enumerated() {
-            w.u32(DecoderImageLayout.layerKindConvTranspose)
-            w.u32(l.inChannels); w.u32(l.outChannels); w.u32(l.kernel); w.u32(l.kernel)
-            w.u32(1); w.u32(0)
-            w.u32(l.activation.rawValue); w.f32(l.slope)
-            w.u32(offs[i].weight); w.u32(offs[i].bias); w.u32(0)
+            let r = DecoderImageLayout.headerBytes + i * DecoderImageLayout.layerRecordBytes
+            w.patchU32(at: r + R.kind, DecoderImageLayout.layerKindConvTranspose)
+            put(r + R.inChannels, l.inChannels); put(r + R.outChannels, l.outChannels)
+            put(r + R.kernelH, l.kernel); put(r + R.kernelW, l.kernel)
+            put(r + R.stride, 1); put(r + R.padding, 0)
+            w.patchU32(at: r + R.activation, l.activation.rawValue); w.patchU32(at: r + R.slope, l.slope.bitPattern)
+            put(r + R.weightOffset, offs[i].weight); put(r + R.biasOffset, offs[i].bias)
         }
         for (i, _) in config.layers.enumerated() {
             w.align(16); precondition(w.bytes.count == offs[i].weight)
@@ -48,8 +54,8 @@ public enum DecoderImageBuilder {
             w.floats(tensor("convs.\(i).bias"))
         }
         w.align(16)
-        w.patchU32(at: 8, UInt32(w.bytes.count))
-        w.patchU32(at: 12, Zlib.crc32(w.bytes[16...]))
+        put(H.totalLength, w.bytes.count)
+        w.patchU32(at: H.crc, Zlib.crc32(w.bytes[H.crcStart...]))
         return w.bytes
     }
 }

@@ -1,7 +1,10 @@
+import VAEDecoder
+
 /// The model's shape: one value describes it, and the checkpoint's architecture block is
 /// written from (and checked against) it.
 public struct ModelConfig: Equatable, Sendable {
-    public enum Activation: UInt32, Sendable { case none = 0, relu = 1, leakyReLU = 2, sigmoid = 3 }
+    /// The runtime's enum (one definition: its raw values are the format's activation codes).
+    public typealias Activation = VAEDecoder.Activation
 
     public struct DeconvLayer: Equatable, Sendable {
         public var inChannels: Int

@@ -55,7 +55,8 @@ public enum DecoderImageLayout {
     public static let pixelThresholds = 255
 }
 
-public enum Activation: UInt32 {
+/// A layer's activation; the raw values are the format's codes (docs/checkpoint-format.md).
+public enum Activation: UInt32, Sendable {
     case none = 0, relu = 1, leakyReLU = 2, sigmoid = 3
 }
 

@@ -218,3 +218,19 @@ final class CheckpointTests: XCTestCase {
 enum CRC32Host {
     static func crc(_ b: [UInt8]) -> UInt32 { b.withUnsafeBytes { CRC32.checksum($0) } }
 }
+
+/// The float32 image builder writes every field at DecoderImageLayout's named offsets; what it
+/// makes from the shipped checkpoint's weights is that checkpoint's decoder section, byte for byte.
+final class DecoderImageBuilderTests: XCTestCase {
+    func testRebuildingTheShippedDecoderGivesItsBytes() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("checkpoints/vae-mnist.vaeckpt").path
+        let c = try CheckpointReader.read(path)
+        let layout = ParamLayout(c.config)
+        let rebuilt = DecoderImageBuilder.build(c.config) { name in
+            let e = layout.entry(named: name)!
+            return Array(c.params[e.offset..<(e.offset + e.count)])
+        }
+        XCTAssertEqual(rebuilt, try CheckpointReader.readDecoderImage(path).image)
+    }
+}
