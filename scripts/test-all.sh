@@ -41,7 +41,7 @@ stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
 count_plain
 stage "portability (qemu CPU models without AVX-512 or FMA; a consumer package by version)" scripts/portability-tests.sh
 count_plain
-if stage "firmware-sim (qemu, Cortex-M4F)" firmware-sim/run.sh; then :; fi
+if stage "firmware-sim (qemu: Cortex-M4F float32 and int8, Cortex-M0 int8)" firmware-sim/run.sh; then :; fi
 if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 [ $bad_stages -eq 0 ] || echo "test-all: $bad_stages stage(s) failed"

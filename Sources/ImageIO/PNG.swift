@@ -95,8 +95,9 @@ public enum PNG {
                     var bestType: UInt8 = 0
                     var bestScore = Int.max
                     // One tight loop per filter type (a switch per byte costs more than the
-                    // filtering itself); the choice is the PNG specification's heuristic.
-                    for type: UInt8 in 0...4 {
+                    // filtering itself); the choice is the PNG specification's heuristic, over
+                    // Sub, Up and Paeth: on the 100-digit grid None and Average never won a row.
+                    for type: UInt8 in [1, 2, 4] {
                         candidate.withUnsafeMutableBufferPointer { cand in
                             let n = stride
                             switch type {

@@ -67,7 +67,7 @@ struct Generate: ParsableCommand {
         let grid = Grid.compose(tiles, tileWidth: side, tileHeight: side, gap: 2, scale: scale)
         let gridPath = Path.join(out, "grid.png")
         do {
-            try AtomicFile.write(PNG.encode(grid), to: gridPath)
+            try AtomicFile.write(PNG.encode(grid), to: gridPath, durable: false)
             if each != .none {
                 for (i, t) in tiles.enumerated() {
                     let name = cformat("digit-%llu-%06llu.", seed, first + UInt64(i)) + each.rawValue
@@ -75,7 +75,7 @@ struct Generate: ParsableCommand {
                     let data: [UInt8] = each == .png
                         ? PNG.encode(GrayImage(width: side, height: side, pixels: t))
                         : Array("P5\n\(side) \(side)\n255\n".utf8) + t
-                    try AtomicFile.write(data, to: path)
+                    try AtomicFile.write(data, to: path, durable: false)
                 }
             }
         } catch { fail("\(error)") }
