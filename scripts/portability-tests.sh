@@ -3,6 +3,9 @@
 #  1. vae-gen under qemu-x86_64 on CPU models without AVX-512 (Haswell: AVX2 + FMA) and without
 #     FMA or AVX (Nehalem): the kernels chosen at run time must be avx2 and portable, and the
 #     SHA-256 of the digits must equal this machine's.
+#  3. arm64: the runtime's C library built for aarch64 (Embedded Swift for the sources, clang for
+#     the C kernels: the NEON level), linked statically with Debian's aarch64 cross libc and run
+#     under qemu-aarch64 with examples/c/generate.c: float32 and int8 digests equal this machine's.
 #  2. A consumer package, outside this repository, that depends on this one BY VERSION (a local
 #     git repository tagged 1.0.0, made from the working tree) and uses the VAEDecoder product:
 #     SwiftPM refuses that if any target the product needs has unsafe flags. It decodes seed 42.
@@ -47,6 +50,41 @@ if [ -z "${CONSUMER_ONLY:-}" ]; then
         else ok "qemu -cpu $model: $k kernels, $n digits, sha256 equal to this machine's"; fi
       done
     fi
+  fi
+fi
+
+if [ -z "${CONSUMER_ONLY:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if [ ! -f /usr/aarch64-linux-gnu/lib/libc.a ] || ! ls -d /usr/lib/gcc-cross/aarch64-linux-gnu/*/ >/dev/null 2>&1; then
+    echo "portability: installing the aarch64 cross libc and libgcc (libc6-dev-arm64-cross, libgcc-12-dev-arm64-cross)"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libc6-dev-arm64-cross libgcc-12-dev-arm64-cross >/dev/null 2>&1 ||
+      { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libc6-dev-arm64-cross libgcc-12-dev-arm64-cross >/dev/null; } ||
+      bad "cannot install the aarch64 cross libc"
+  fi
+  SWIFTC="$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)"; TB="$(dirname "$SWIFTC")"
+  G=$(ls -d /usr/lib/gcc-cross/aarch64-linux-gnu/*/ 2>/dev/null | head -1)
+  if [ -n "$G" ] && command -v qemu-aarch64 >/dev/null; then
+    A="$TMP/arm64"; mkdir -p "$A"
+    CC=("$TB/clang" --target=aarch64-linux-gnu --sysroot=/usr/aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include -O2
+        -Wall -Wextra -Werror -ISources/CPUFeatures/include -ISources/VAEHostKernels/include -Iinclude)
+    objs=()
+    for c in Sources/CPUFeatures/*.c Sources/VAEHostKernels/*.c examples/c/generate.c; do
+      o="$A/$(basename "$c" .c).o"; "${CC[@]}" -c "$c" -o "$o" || bad "arm64: $c does not compile"; objs+=("$o")
+    done
+    "$SWIFTC" -enable-experimental-feature Embedded -target aarch64-none-none-elf -wmo -O -parse-as-library \
+      -module-name VAEDecoder -I Sources/CPUFeatures/include -I Sources/VAEHostKernels/include \
+      -c Sources/VAEDecoder/*.swift -o "$A/VAEDecoder.o" || bad "arm64: the runtime does not compile"
+    "$TB/clang" --target=aarch64-linux-gnu -fuse-ld=lld -static -nostdlib /usr/aarch64-linux-gnu/lib/crt1.o \
+      /usr/aarch64-linux-gnu/lib/crti.o "$G/crtbeginT.o" "${objs[@]}" "$A/VAEDecoder.o" -L/usr/aarch64-linux-gnu/lib -L"$G" \
+      -Wl,--start-group -lc -lm -lgcc -lgcc_eh -Wl,--end-group "$G/crtend.o" /usr/aarch64-linux-gnu/lib/crtn.o \
+      -o "$A/generate" || bad "arm64: link failed"
+    for prec in float32 int8; do
+      "$BIN" export-decoder --precision $prec --out "$A/$prec.vaed" >/dev/null
+      want=$("$BIN" --seed 42 -n 100 --precision $prec --out "$TMP/native" | sha_of)
+      got=$(timeout 600 qemu-aarch64 "$A/generate" "$A/$prec.vaed" --seed 42 -n 100 | sha_of)
+      if [ -n "$got" ] && [ "$got" = "$want" ]; then ok "arm64 (qemu-aarch64, NEON level): $prec sha256 equal to this machine's"
+      else bad "arm64 $prec: sha256 '$got' != this machine's '$want'"; fi
+    done
   fi
 fi
 

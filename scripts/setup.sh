@@ -2,7 +2,8 @@
 # Installs what building and testing need, only when it is missing (idempotent; Debian/Ubuntu).
 #   scripts/setup.sh              zlib headers (for the trainer, vae-gen and the tests)
 #   scripts/setup.sh --firmware   also qemu-system-arm, qemu-user (the portability checks) and
-#                                 gcc-arm-none-eabi (libgcc's soft float for the Cortex-M0); the
+#                                 gcc-arm-none-eabi (libgcc's soft float for the Cortex-M0), the
+#                                 aarch64 cross libc (the arm64 check under qemu-aarch64); the
 #                                 Swift toolchain's clang and ld.lld do the rest
 # and numpy for scripts/vaeckpt.py, the Python reader of the checkpoint format that the suite tests.
 set -euo pipefail
@@ -13,6 +14,7 @@ if [ "${1:-}" = "--firmware" ]; then
   command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
   command -v qemu-x86_64 >/dev/null || need+=(qemu-user)
   command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi)
+  [ "$(uname -m)" != x86_64 ] || [ -f /usr/aarch64-linux-gnu/lib/libc.a ] || need+=(libc6-dev-arm64-cross libgcc-12-dev-arm64-cross)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
