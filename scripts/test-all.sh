@@ -39,7 +39,7 @@ stage "command-line tests" scripts/cli-tests.sh
 count_plain
 stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
 count_plain
-stage "portability (qemu CPU models without AVX-512 or FMA; a consumer package by version)" scripts/portability-tests.sh
+stage "portability (qemu: x86-64 without AVX-512 or FMA, arm64; a consumer package by version)" scripts/portability-tests.sh
 count_plain
 if stage "firmware-sim (qemu: Cortex-M4F float32 and int8, Cortex-M0 int8)" firmware-sim/run.sh; then :; fi
 if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
