@@ -24,6 +24,39 @@ public enum CheckpointReader {
         var headerLength: Int
     }
 
+    /// A regular file opened for reads at offsets (the same checks as readFile).
+    final class PartialFile {
+        let path: String
+        let fd: Int32
+        let size: Int
+        deinit { close(fd) }
+        init(_ path: String) throws {
+            var st = stat()
+            guard stat(path, &st) == 0 else {
+                throw CheckpointError(path: path, problem: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+            }
+            guard (st.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: "not a regular file") }
+            guard st.st_size <= fileMax else { throw CheckpointError(path: path, problem: "\(st.st_size) bytes is larger than any checkpoint (1 GiB cap)") }
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw CheckpointError(path: path, problem: "cannot read: \(String(cString: strerror(errno)))") }
+            self.path = path; self.fd = fd; self.size = Int(st.st_size)
+        }
+        /// Exactly `count` bytes at `offset` (callers have checked them against `size`).
+        func read(at offset: Int, count: Int) throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: count)
+            var done = 0
+            try out.withUnsafeMutableBytes { b in
+                while done < count {
+                    let n = pread(fd, b.baseAddress! + done, count - done, off_t(offset + done))
+                    if n < 0 { if errno == EINTR { continue }; throw CheckpointError(path: path, problem: "read failed: \(String(cString: strerror(errno)))") }
+                    if n == 0 { throw CheckpointError(path: path, problem: "truncated: the file ended at \(offset + done) bytes while reading (it shrank?)") }
+                    done += n
+                }
+            }
+            return out
+        }
+    }
+
     static func readFile(_ path: String) throws -> [UInt8] {
         var st = stat()
         guard stat(path, &st) == 0 else {
@@ -35,8 +68,11 @@ public enum CheckpointReader {
         return [UInt8](d)
     }
 
-    static func parseHeader(_ b: [UInt8], path: String) throws -> Header {
+    /// `b` holds at least the header (the whole file, or its first bytes); `fileSize` is the
+    /// file's length, against which the sections are checked.
+    static func parseHeader(_ b: [UInt8], path: String, fileSize: Int? = nil) throws -> Header {
         func fail(_ s: String) -> CheckpointError { CheckpointError(path: path, problem: s) }
+        let size = fileSize ?? b.count
         guard b.count >= 16 else { throw fail("truncated: \(b.count) bytes is shorter than the 16-byte preamble") }
         guard Array(b[0..<8]) == CheckpointFormat.magic else {
             throw fail("not a VAE checkpoint (bad magic; expected \"VAECKPT\\0\")")
@@ -48,7 +84,7 @@ public enum CheckpointReader {
         }
         let H = Int(try r.u32("header length"))
         guard H >= 32, H <= Limits.headerMax else { throw fail("header length \(H) is outside 32...\(Limits.headerMax)") }
-        guard H <= b.count else { throw fail("truncated: the header says \(H) bytes, the file has \(b.count)") }
+        guard H <= b.count, H <= size else { throw fail("truncated: the header says \(H) bytes, the file has \(size)") }
         let stored = UInt32(b[H - 4]) | UInt32(b[H - 3]) << 8 | UInt32(b[H - 2]) << 16 | UInt32(b[H - 1]) << 24
         guard Zlib.crc32(b[0..<(H - 4)]) == stored else { throw fail("header CRC-32 mismatch (the file is corrupt)") }
         r = ByteReader(b, from: 16, to: H - 4, path: path)
@@ -101,8 +137,8 @@ public enum CheckpointReader {
             let off = try r.u64("section \(i) offset"), st = try r.u64("section \(i) stored length"), raw = try r.u64("section \(i) raw length")
             let sc = try r.u32("section \(i) stored CRC"), rc = try r.u32("section \(i) raw CRC")
             let name = SectionTag.name(tag)
-            guard off >= UInt64(H), st <= UInt64(b.count), off <= UInt64(b.count) - st else {
-                throw fail("section \(name) (\(st) bytes at offset \(off)) lies outside the file (\(b.count) bytes): truncated?")
+            guard off >= UInt64(H), st <= UInt64(size), off <= UInt64(size) - st else {
+                throw fail("section \(name) (\(st) bytes at offset \(off)) lies outside the file (\(size) bytes): truncated?")
             }
             guard raw <= UInt64(Limits.sectionRawMax) else { throw fail("section \(name) claims \(raw) raw bytes, over the 256 MiB cap") }
             sections.append(SectionEntry(tag: tag, flags: flags, offset: Int(off), stored: Int(st), raw: Int(raw), storedCRC: sc, rawCRC: rc))
@@ -173,8 +209,12 @@ public enum CheckpointReader {
     }
 
     static func inflate(_ b: [UInt8], _ s: SectionEntry, path: String) throws -> [UInt8] {
+        try inflate(stored: b[s.offset..<(s.offset + s.stored)], s, path: path)
+    }
+
+    /// A section's compressed bytes, checked against both of its CRCs and its length.
+    static func inflate(stored: ArraySlice<UInt8>, _ s: SectionEntry, path: String) throws -> [UInt8] {
         let name = SectionTag.name(s.tag)
-        let stored = b[s.offset..<(s.offset + s.stored)]
         guard Zlib.crc32(stored) == s.storedCRC else {
             throw CheckpointError(path: path, problem: "section \(name): CRC-32 of the compressed bytes does not match (corrupt)")
         }
@@ -204,21 +244,24 @@ public enum CheckpointReader {
 
     /// The decoder image alone: the header is checked, only the wanted section is inflated
     /// (`DEC ` for float32, `DEC8` for int8).
+    /// Reads the header and that one section from the file, nothing else (a tool that decodes
+    /// needs about 7% of the shipped checkpoint's bytes).
     public static func readDecoderImage(_ path: String, precision: DecoderPrecision = .float32) throws -> (config: ModelConfig, image: [UInt8]) {
-        let b = try readFile(path)
-        let h = try parseHeader(b, path: path)
-        switch precision {
-        case .float32:
-            let s = h.sections.first { $0.tag == SectionTag.decoder }!
-            let image = try inflate(b, s, path: path)
-            try checkDecoderImage(image, path: path)
-            return (h.config, image)
-        case .int8:
-            guard let s = h.sections.first(where: { $0.tag == SectionTag.decoderInt8 }) else { throw noInt8Decoder(path) }
-            let image = try inflate(b, s, path: path)
-            try checkInt8Image(image, config: h.config, path: path)
-            return (h.config, image)
+        let file = try PartialFile(path)
+        // The preamble says the header's length; the header is checked before its entries are used.
+        let pre = try file.read(at: 0, count: min(16, file.size))
+        var headerLength = pre.count
+        if pre.count >= 16 {
+            let h = Int(UInt32(pre[12]) | UInt32(pre[13]) << 8 | UInt32(pre[14]) << 16 | UInt32(pre[15]) << 24)
+            headerLength = max(16, min(h, Limits.headerMax, file.size))
         }
+        let head = try file.read(at: 0, count: headerLength)
+        let h = try parseHeader(head, path: path, fileSize: file.size)
+        let tag = precision == .float32 ? SectionTag.decoder : SectionTag.decoderInt8
+        guard let s = h.sections.first(where: { $0.tag == tag }) else { throw noInt8Decoder(path) }
+        let image = try inflate(stored: ArraySlice(try file.read(at: s.offset, count: s.stored)), s, path: path)
+        if precision == .float32 { try checkDecoderImage(image, path: path) } else { try checkInt8Image(image, config: h.config, path: path) }
+        return (h.config, image)
     }
 
     static func noInt8Decoder(_ path: String) -> CheckpointError {

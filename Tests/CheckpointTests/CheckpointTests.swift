@@ -234,3 +234,38 @@ final class DecoderImageBuilderTests: XCTestCase {
         XCTAssertEqual(rebuilt, try CheckpointReader.readDecoderImage(path).image)
     }
 }
+
+/// readDecoderImage reads the header and one section: on truncated or damaged files it must
+/// refuse exactly as the whole-file reader does, never trap, and name the file.
+final class PartialReadTests: XCTestCase {
+    func testTruncatedAndDamagedFilesAreRefused() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let bytes = try Data(contentsOf: root.appendingPathComponent("checkpoints/vae-mnist.vaeckpt")).map { $0 }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("partial-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.vaeckpt").path
+        var lengths = Array(0..<64) + stride(from: 64, to: bytes.count, by: 4099).map { $0 }
+        lengths.append(bytes.count - 1)
+        for n in lengths {
+            try Data(bytes[0..<n]).write(to: URL(fileURLWithPath: path))
+            for p in [DecoderPrecision.float32, .int8] {
+                XCTAssertThrowsError(try CheckpointReader.readDecoderImage(path, precision: p), "length \(n)") {
+                    XCTAssertTrue("\($0)".contains(path), "the error names the file: \($0)")
+                }
+            }
+        }
+        // One flipped byte inside each decoder section: a CRC refusal, not a different decoder.
+        for p in [DecoderPrecision.float32, .int8] {
+            let good = try CheckpointReader.readDecoderImage(root.appendingPathComponent("checkpoints/vae-mnist.vaeckpt").path, precision: p).image
+            var flipped = 0
+            for at in stride(from: bytes.count / 50, to: bytes.count, by: bytes.count / 50) {
+                var b = bytes; b[at] ^= 0x10
+                try Data(b).write(to: URL(fileURLWithPath: path))
+                if let got = try? CheckpointReader.readDecoderImage(path, precision: p).image { XCTAssertEqual(got, good, "flip at \(at)") } else { flipped += 1 }
+            }
+            XCTAssertGreaterThan(flipped, 0)
+        }
+        XCTAssertThrowsError(try CheckpointReader.readDecoderImage(dir.path)) { XCTAssertTrue("\($0)".contains("not a regular file")) }
+    }
+}
