@@ -84,11 +84,7 @@ public final class Quantiser {
         var i = 0
         while i < latents.count {
             let n = min(laneCount, latents.count - i)
-            for j in 0..<config.latent {
-                var v = SIMD16<Float>()
-                for lane in 0..<n { v[lane] = latents[i + lane][j] }
-                shard.z[j] = v
-            }
+            shard.setLatents(latents, from: i, count: n)
             _ = params.withUnsafeBufferPointer { shard.decodeLatents($0.baseAddress!) }
             for lane in 0..<n {
                 body(i + lane, shard.acts.enumerated().map { t, a in (0..<shard.actSizes[t]).map { a[$0][lane] } })

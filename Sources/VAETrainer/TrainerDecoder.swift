@@ -20,11 +20,7 @@ public final class TrainerDecoder {
         var i = 0
         while i < latents.count {
             let n = min(laneCount, latents.count - i)
-            for j in 0..<config.latent {
-                var v = SIMD16<Float>()
-                for lane in 0..<n { v[lane] = latents[i + lane][j] }
-                shard.z[j] = v
-            }
+            shard.setLatents(latents, from: i, count: n)
             let px = params.withUnsafeBufferPointer { shard.decodeLatents($0.baseAddress!) }
             for lane in 0..<n { out.append((0..<config.pixels).map { px[$0][lane] }) }
             i += n
@@ -46,6 +42,17 @@ extension Trainer {
         let d = TrainerDecoder(config: state.config, params: state.params)
         return d.decode(TrainerDecoder.seededLatents(seed: seed, count: count, latent: state.config.latent)).map { img in
             img.map { Pixels.quantize($0) }
+        }
+    }
+}
+
+extension Shard where S == Float {
+    /// latents[first ..< first + count] into the shard's latent lanes (one image per lane).
+    func setLatents(_ latents: [[Float]], from first: Int, count: Int) {
+        for j in 0..<config.latent {
+            var v = SIMD16<Float>()
+            for lane in 0..<count { v[lane] = latents[first + lane][j] }
+            z[j] = v
         }
     }
 }
