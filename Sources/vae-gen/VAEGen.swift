@@ -24,9 +24,14 @@ struct VAEGen: ParsableCommand {
 
         Examples:
           vae-gen --seed 42 -n 100            a 10x10 grid in vae-gen-out/grid.png
+          vae-gen --seed 42 --precision int8  the same latents through the int8 decoder
           vae-gen --seed 7 -n 16 --each png   also one PNG per digit
           vae-gen export-decoder --out d.vaed the decoder image for flash
-          vae-gen bench                       microseconds per image
+          vae-gen bench --compare             float32 against int8, µs per image
+
+        The fastest kernels this CPU has are chosen at run time (AVX-512, AVX2,
+        NEON, or portable code); every choice gives the same bits. Force one
+        with --kernels or the environment variable VAE_KERNELS.
 
         The options of the default subcommand: vae-gen help generate
         """,
