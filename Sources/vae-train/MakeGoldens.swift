@@ -39,16 +39,10 @@ struct MakeGoldens: ParsableCommand {
         guard let fileBytes = FileManager.default.contents(atPath: checkpoint) else { fail("\(checkpoint): cannot read") }
         try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let trainerDecoder = TrainerDecoder(config: ck.config, params: ck.params)
-        // The runtime, in buffers made once.
-        let img = UnsafeMutableRawBufferPointer.allocate(byteCount: image.count, alignment: 64)
-        defer { img.deallocate() }
-        img.copyBytes(from: image)
-        let model: DecoderModel
-        do { model = try DecoderModel(image: UnsafeRawBufferPointer(img)) } catch { fail("\(checkpoint): \(error.message)") }
-        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: Decoder.arenaBytes(for: model), alignment: 64)
-        defer { arena.deallocate() }
-        let decoder: Decoder
-        do { decoder = try Decoder(model: model, arena: arena) } catch { fail("\(error.message)") }
+        // The runtime, in buffers made once (its owner type for host programs).
+        let loaded: LoadedDecoder
+        do { loaded = try LoadedDecoder(image: image) } catch { fail("\(checkpoint): \(error.message)") }
+        let model = loaded.model, decoder = loaded.decoder
         var digests = "# SHA-256 of the runtime's 8-bit images (784 bytes each; all16 = the 16 concatenated).\n"
         digests += "checkpoint sha256 \(SHA256.hex(of: fileBytes))\n"
         for seed in seeds {
