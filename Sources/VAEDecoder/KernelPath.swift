@@ -87,6 +87,12 @@ public enum KernelPath: Int32, CaseIterable {
         }
     }
 
+    /// The kernels that run for `precision` on this path: float32 has no VNNI kernel, so at that
+    /// level it runs the AVX-512 one.
+    public func name(for precision: Precision) -> StaticString {
+        precision == .float32 && self == .avx512vnni ? KernelPath.avx512.name : name
+    }
+
     /// Bytes of arena scratch the path needs for `l`, beyond the two activation buffers.
     func scratchBytes(_ l: DecoderLayer, _ precision: Precision) -> Int {
         #if canImport(VAEHostKernels)

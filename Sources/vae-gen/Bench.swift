@@ -67,7 +67,7 @@ struct Bench: ParsableCommand {
         }
         func med(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
         print("batch 1, 1 thread, \(repeats) alternated runs of \(images) images (medians):")
-        print(cformat("  float32: %7.2f us/image  ", med(tf)) + "\(rf.decoder.path.name) kernels")
+        print(cformat("  float32: %7.2f us/image  ", med(tf)) + "\(rf.decoder.path.name(for: .float32)) kernels")
         print(cformat("  int8:    %7.2f us/image  ", med(tq)) + "\(rq.decoder.path.name) kernels")
         print(cformat("  int8 is %.2fx faster (median of the per-run ratios)", med(ratios)))
     }
@@ -149,7 +149,7 @@ struct Bench: ParsableCommand {
         }
         let ops = m.precision == .int8 ? "GOP/s" : "GFLOP/s"
         print(cformat("decoder: %d layers, %.3f M multiply-adds per image, ", m.layerCount, Double(macs) / 1e6)
-              + "\(m.precision.name), \(rt.decoder.path.name) kernels, 1 thread")
+              + "\(m.precision.name), \(rt.decoder.path.name(for: m.precision)) kernels, 1 thread")
         print(cformat("batch 1:   %7.2f us/image  (%.1f ", b1, 2 * Double(macs) / (b1 * 1e3)) + ops + ")")
         print(cformat("batch 100: %7.2f us/image  (%.1f ", b100, 2 * Double(macs) / (b100 * 1e3)) + ops + ")  one image at a time")
         if bm != nil {

@@ -80,7 +80,7 @@ struct Generate: ParsableCommand {
             }
         } catch { fail("\(error)") }
         let layout = Grid.layout(count: n)
-        print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(rt.model.precision.name) (\(rt.decoder.path.name) kernels), in \(cformat("%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
+        print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(rt.model.precision.name) (\(rt.decoder.path.name(for: rt.model.precision)) kernels), in \(cformat("%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
         print("sha256 \(hex)")
     }
 }
