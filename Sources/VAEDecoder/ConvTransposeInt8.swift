@@ -177,9 +177,10 @@ func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output
 }
 
 /// acc[2m + d] += x[2m] w[d] + x[2m + 1] w[d - 1] for every pair m and d in 0 ... k
-/// (convTransposeInt8Blocked). The shipped kernel sizes get a pass each with the k + 1 weight
-/// pairs in locals, so that they stay in registers across the pairs (a loop over d would reload
-/// them after every store to the row); any other size takes the loop.
+/// (convTransposeInt8Blocked). The shipped kernel sizes get a pass each (`int8RowPassUnrolled`
+/// with k a constant) in which the k + 1 weight pairs are locals, so that they stay in registers
+/// across the pairs (a loop over d would reload them after every store to the row); any other
+/// size takes the loop.
 @inline(__always)
 func int8RowPass(_ k: Int, _ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>,
                  _ acc: UnsafeMutablePointer<Int32>) {
@@ -199,77 +200,33 @@ func int8RowPass(_ k: Int, _ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: Unsaf
     }
 }
 
-@inline(never)
-func int8RowPass3(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
-    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]
-    var m = 0
-    var a = acc
-    while m < pairs {
-        let xv = xr[m]
-        a[0] = dualMultiplyAdd(xv, v0, a[0])
-        a[1] = dualMultiplyAdd(xv, v1, a[1])
-        a[2] = dualMultiplyAdd(xv, v2, a[2])
-        a[3] = dualMultiplyAdd(xv, v3, a[3])
-        a += 2
-        m &+= 1
-    }
-}
+@inline(never) func int8RowPass3(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(3, x, n, v, a) }
+@inline(never) func int8RowPass5(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(5, x, n, v, a) }
+@inline(never) func int8RowPass7(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(7, x, n, v, a) }
+@inline(never) func int8RowPass9(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(9, x, n, v, a) }
 
-@inline(never)
-func int8RowPass5(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
-    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]; let v4 = v[4]; let v5 = v[5]
+/// The pass for k <= 9, written once: with k a constant every `k >= d` folds, leaving k + 1
+/// weight locals and k + 1 dual multiply-adds per input pair.
+@inline(__always)
+func int8RowPassUnrolled(_ k: Int, _ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>,
+                         _ acc: UnsafeMutablePointer<Int32>) {
+    let v0 = v[0], v1 = v[1]
+    let v2 = k >= 2 ? v[2] : 0, v3 = k >= 3 ? v[3] : 0, v4 = k >= 4 ? v[4] : 0, v5 = k >= 5 ? v[5] : 0
+    let v6 = k >= 6 ? v[6] : 0, v7 = k >= 7 ? v[7] : 0, v8 = k >= 8 ? v[8] : 0, v9 = k >= 9 ? v[9] : 0
     var m = 0
     var a = acc
     while m < pairs {
         let xv = xr[m]
         a[0] = dualMultiplyAdd(xv, v0, a[0])
         a[1] = dualMultiplyAdd(xv, v1, a[1])
-        a[2] = dualMultiplyAdd(xv, v2, a[2])
-        a[3] = dualMultiplyAdd(xv, v3, a[3])
-        a[4] = dualMultiplyAdd(xv, v4, a[4])
-        a[5] = dualMultiplyAdd(xv, v5, a[5])
-        a += 2
-        m &+= 1
-    }
-}
-
-@inline(never)
-func int8RowPass7(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
-    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]; let v4 = v[4]; let v5 = v[5]; let v6 = v[6]; let v7 = v[7]
-    var m = 0
-    var a = acc
-    while m < pairs {
-        let xv = xr[m]
-        a[0] = dualMultiplyAdd(xv, v0, a[0])
-        a[1] = dualMultiplyAdd(xv, v1, a[1])
-        a[2] = dualMultiplyAdd(xv, v2, a[2])
-        a[3] = dualMultiplyAdd(xv, v3, a[3])
-        a[4] = dualMultiplyAdd(xv, v4, a[4])
-        a[5] = dualMultiplyAdd(xv, v5, a[5])
-        a[6] = dualMultiplyAdd(xv, v6, a[6])
-        a[7] = dualMultiplyAdd(xv, v7, a[7])
-        a += 2
-        m &+= 1
-    }
-}
-
-@inline(never)
-func int8RowPass9(_ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>, _ acc: UnsafeMutablePointer<Int32>) {
-    let v0 = v[0]; let v1 = v[1]; let v2 = v[2]; let v3 = v[3]; let v4 = v[4]; let v5 = v[5]; let v6 = v[6]; let v7 = v[7]; let v8 = v[8]; let v9 = v[9]
-    var m = 0
-    var a = acc
-    while m < pairs {
-        let xv = xr[m]
-        a[0] = dualMultiplyAdd(xv, v0, a[0])
-        a[1] = dualMultiplyAdd(xv, v1, a[1])
-        a[2] = dualMultiplyAdd(xv, v2, a[2])
-        a[3] = dualMultiplyAdd(xv, v3, a[3])
-        a[4] = dualMultiplyAdd(xv, v4, a[4])
-        a[5] = dualMultiplyAdd(xv, v5, a[5])
-        a[6] = dualMultiplyAdd(xv, v6, a[6])
-        a[7] = dualMultiplyAdd(xv, v7, a[7])
-        a[8] = dualMultiplyAdd(xv, v8, a[8])
-        a[9] = dualMultiplyAdd(xv, v9, a[9])
+        if k >= 2 { a[2] = dualMultiplyAdd(xv, v2, a[2]) }
+        if k >= 3 { a[3] = dualMultiplyAdd(xv, v3, a[3]) }
+        if k >= 4 { a[4] = dualMultiplyAdd(xv, v4, a[4]) }
+        if k >= 5 { a[5] = dualMultiplyAdd(xv, v5, a[5]) }
+        if k >= 6 { a[6] = dualMultiplyAdd(xv, v6, a[6]) }
+        if k >= 7 { a[7] = dualMultiplyAdd(xv, v7, a[7]) }
+        if k >= 8 { a[8] = dualMultiplyAdd(xv, v8, a[8]) }
+        if k >= 9 { a[9] = dualMultiplyAdd(xv, v9, a[9]) }
         a += 2
         m &+= 1
     }
