@@ -48,6 +48,20 @@ enum Int8Math {
         return UInt8(truncatingIfNeeded: lo)
     }
 
+    /// Output `o` of layer `l` from its sum: the pixel for the last layer, else the requantised
+    /// value at the output tensor's width (section 4). Both target kernels end with this.
+    @inline(__always)
+    static func finish(_ acc: Int32, _ words: UnsafePointer<Int32>, _ l: DecoderLayer, relu: Bool,
+                       into output: UnsafeMutableRawPointer, at o: Int) {
+        if l.output.width == 0 {
+            output.storeBytes(of: pixel(acc, words), toByteOffset: o, as: UInt8.self)
+            return
+        }
+        let v = requantise(acc, words, relu: relu, l.output)
+        if l.output.width == 1 { output.storeBytes(of: Int8(truncatingIfNeeded: v), toByteOffset: o, as: Int8.self) }
+        else { output.storeBytes(of: Int16(truncatingIfNeeded: v), toByteOffset: o &* 2, as: Int16.self) }
+    }
+
     @inline(__always)
     static func load(_ p: UnsafeRawPointer, _ i: Int, width: Int) -> Int32 {
         width == 1 ? Int32(p.load(fromByteOffset: i, as: Int8.self)) : Int32(p.load(fromByteOffset: i &* 2, as: Int16.self))
@@ -84,13 +98,7 @@ func convTransposeInt8Reference(_ l: DecoderLayer, input: UnsafeRawPointer, outp
                         iy &+= 1
                     }
                 }
-                if last {
-                    output.storeBytes(of: Int8Math.pixel(acc, words), toByteOffset: o, as: UInt8.self)
-                } else {
-                    let v = Int8Math.requantise(acc, words, relu: relu, l.output)
-                    if l.output.width == 1 { output.storeBytes(of: Int8(truncatingIfNeeded: v), toByteOffset: o, as: Int8.self) }
-                    else { output.storeBytes(of: Int16(truncatingIfNeeded: v), toByteOffset: o &* 2, as: Int16.self) }
-                }
+                Int8Math.finish(acc, words, l, relu: relu, into: output, at: o)
                 o &+= 1
             }
         }
@@ -159,14 +167,7 @@ func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output
                 }
             }
             for ox in 0..<os {
-                let s = acc[ox]
-                if last {
-                    output.storeBytes(of: Int8Math.pixel(s, words), toByteOffset: o, as: UInt8.self)
-                } else {
-                    let r = Int8Math.requantise(s, words, relu: relu, l.output)
-                    if l.output.width == 1 { output.storeBytes(of: Int8(truncatingIfNeeded: r), toByteOffset: o, as: Int8.self) }
-                    else { output.storeBytes(of: Int16(truncatingIfNeeded: r), toByteOffset: o &* 2, as: Int16.self) }
-                }
+                Int8Math.finish(acc[ox], words, l, relu: relu, into: output, at: o)
                 o &+= 1
             }
         }
