@@ -80,6 +80,10 @@ of=$($BIN/vae-gen --threads 1 -n 100 --out "$T/gf" 2>&1)
 $BIN/vae-gen export-decoder --precision int8 --out "$T/q.vaed" > /dev/null 2>&1 && \
   [ "$($BIN/vae-gen --decoder-image "$T/q.vaed" -n 100 --out "$T/g8b" | grep ^sha256)" = "$(grep ^sha256 <<<"$o8")" ] && ok || bad "int8 export-decoder round trip"
 [ "$($BIN/vae-gen --precision int8 --kernels portable --threads 1 -n 40 --out "$T/g8p" | grep ^sha256)" = "$($BIN/vae-gen --precision int8 -n 40 --out "$T/g8q" | grep ^sha256)" ] && ok || bad "int8 portable kernels differ"
+# The shipped all-int8 (QAT) image: decodes, differs from the checkpoint's int8 decoder, same bits portable.
+oq=$($BIN/vae-gen --decoder-image checkpoints/vae-mnist-int8-qat.vaed -n 40 --out "$T/gq" 2>&1)
+[ -n "$(grep ^sha256 <<<"$oq")" ] && [ "$(grep ^sha256 <<<"$oq")" != "$($BIN/vae-gen --precision int8 -n 40 --out "$T/g8r" | grep ^sha256)" ] && ok || bad "vae-gen --decoder-image vae-mnist-int8-qat.vaed: $oq"
+[ "$($BIN/vae-gen --decoder-image checkpoints/vae-mnist-int8-qat.vaed --kernels portable --threads 1 -n 40 --out "$T/gqp" | grep ^sha256)" = "$(grep ^sha256 <<<"$oq")" ] && ok || bad "QAT image: portable kernels differ"
 [ "$($BIN/vae-gen --kernels reference -n 20 --out "$T/gr" | grep ^sha256)" = "$($BIN/vae-gen --threads 2 -n 20 --out "$T/gs" | grep ^sha256)" ] && ok || bad "float32 reference kernels differ"
 expect_error "int8 image asked for float32" "not float32" $BIN/vae-gen --decoder-image "$T/q.vaed" --precision float32 -n 1 --out "$T/x"
 expect_error "bad kernel name" "kernels" $BIN/vae-gen --kernels avx1024

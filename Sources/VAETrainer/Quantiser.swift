@@ -4,7 +4,7 @@ import VAEDecoder
 
 /// The int8 exporter of docs/quantisation.md section 6: calibration, per-channel weights,
 /// tensor widths, biases, multipliers, thresholds; and the fidelity figures `vae-train quantise`
-/// prints (section 7).
+/// prints (section 8).
 public final class Quantiser {
     public let config: ModelConfig
     let params: [Float]
@@ -50,9 +50,14 @@ public final class Quantiser {
 
     /// The encoder's means (mu) of the given images: deterministic, no sampling.
     public func encoderMeans(_ images: ImageSet) -> [[Float]] {
+        encoderPosterior(images).map(\.mu)
+    }
+
+    /// The encoder's posterior (mu, logvar) of the given images.
+    public func encoderPosterior(_ images: ImageSet) -> [(mu: [Float], logvar: [Float])] {
         let shard = Shard<Float>(config: config)
         let P = images.rows * images.cols, L = config.latent
-        var out: [[Float]] = []
+        var out: [(mu: [Float], logvar: [Float])] = []
         var lo = 0
         while lo < images.count {
             let n = min(laneCount, images.count - lo)
@@ -61,7 +66,7 @@ public final class Quantiser {
             }
             shard.setNoise { _, _ in 0 }
             params.withUnsafeBufferPointer { shard.forward($0.baseAddress!) }
-            for lane in 0..<n { out.append((0..<L).map { shard.mu[$0][lane] }) }
+            for lane in 0..<n { out.append(((0..<L).map { shard.mu[$0][lane] }, (0..<L).map { shard.logvar[$0][lane] })) }
             lo += n
         }
         return out
@@ -154,11 +159,12 @@ public final class Quantiser {
     }
 
     /// Exports one configuration. `widths[i]` is the width (1 or 2) of layer i's output for the
-    /// hidden layers (count L - 1).
-    public func export(ranges: [TensorRange], widths: [Int]) -> Export {
+    /// hidden layers (count L - 1). `rounded` replaces rounding to nearest with weights chosen by
+    /// output error (section 6, step 2).
+    public func export(ranges: [TensorRange], widths: [Int], rounded: RoundedWeights? = nil) -> Export {
         let L = config.layers.count
-        precondition(widths.count == L - 1 && ranges.count == L)
-        let weights = (0..<L).map { quantiseWeights($0) }
+        precondition(widths.count == L - 1 && ranges.count == L && (rounded?.layers.count ?? L) == L)
+        let weights = rounded?.layers ?? (0..<L).map { quantiseWeights($0) }
         let int32Max = Int64(Int32.max)
         let biasF = (0..<L).map { i in Array(params[layout.convB[i]..<(layout.convB[i] + config.layers[i].outChannels)]) }
 

@@ -8,6 +8,14 @@ enum WidthChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, int8, int16
 }
 
+enum RangeChoice: String, ExpressibleByArgument, CaseIterable {
+    case minmax, mse
+}
+
+enum RoundingChoice: String, ExpressibleByArgument, CaseIterable {
+    case nearest, outputError = "output-error"
+}
+
 struct Quantise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantise",
@@ -24,18 +32,28 @@ struct Quantise: ParsableCommand {
              (--data) and the latents of seeds 0 and 1, images 0..<1000, through
              the float decoder give the range of every activation;
           2. the integers of docs/quantisation.md section 6 for each candidate
-             width configuration, then the bias correction: each channel's bias
-             moved by the mean error of its pre-activation over 1,000 of the
-             calibration latents (--no-bias-correction: plain rounding);
-          3. fidelity against the float32 decoder of the same checkpoint on
+             width configuration: weights rounded so as to minimise each layer's
+             output error (--rounding), int8 ranges clipped where the squared
+             quantisation error is least (--int8-ranges); then the bias
+             correction: each channel's bias moved by the mean error of its
+             pre-activation over 1,000 of the calibration latents
+             (--no-bias-correction: plain rounding);
+          3. with --qat-epochs N, quantisation-aware fine-tuning of the chosen
+             configuration (section 7): a copy of the decoder learns, through
+             fake-quantised weights and activations, to make the float32
+             decoder's pixels; the int8 decoder is exported from it;
+          4. fidelity against the float32 decoder of the same checkpoint on
              1,000 seeded latents (seed 2026, images 0..<1000): PSNR over the
              8-bit pixels and the largest pixel difference; and the validation
              total (BCE + KL per test image, z sampled as the checkpoint's last
              validation sampled it) with the reconstruction decoded through the
              int8 decoder, beside the float32 one;
-          4. writes the checkpoint with the int8 image as its DEC8 section,
+          5. writes the checkpoint with the int8 image as its DEC8 section,
              atomically; the other sections are kept byte for byte (checked
              before anything is written).
+
+        It prints progress with elapsed seconds as it goes: 1-2 minutes on two
+        cores, about 30 s more per QAT epoch.
 
         --widths int8 makes every hidden output int8 (smallest, least faithful),
         int16 every one; auto starts from all-int16 and makes outputs int8 one at
@@ -48,6 +66,9 @@ struct Quantise: ParsableCommand {
           vae-train quantise --checkpoint run/best.vaeckpt --data data/mnist \\
                              --widths int8 --out run/best-int8.vaeckpt \\
                              --export run/decoder-int8.vaed
+          vae-train quantise --checkpoint checkpoints/vae-mnist.vaeckpt \
+                             --data data/mnist --widths int8 --qat-epochs 3 \
+                             --out /tmp/qat.vaeckpt --export qat.vaed
         Then vae-train make-goldens writes the int8 goldens (from the trainer's
         reference), and vae-gen --precision int8 runs the decoder.
         """)
@@ -70,6 +91,18 @@ struct Quantise: ParsableCommand {
     @Option(help: "Also write the int8 decoder image alone to this file (.vaed), as vae-gen export-decoder does for float32.")
     var export: String?
 
+    @Option(help: "How weights are rounded to int8: nearest, or output-error (each layer's output error over the calibration latents, docs/quantisation.md section 6, step 2).")
+    var rounding: RoundingChoice = .outputError
+
+    @Option(help: "Range of an int8 tensor: minmax (the calibration values' full range) or mse (the upper end that gives the smallest mean squared quantisation error, docs/quantisation.md section 6, step 3). int16 tensors always take the full range.")
+    var int8Ranges: RangeChoice = .mse
+
+    @Option(help: "Quantisation-aware fine-tuning after the widths are chosen: epochs of 1,000 steps of 32 latents, each step teaching a fake-quantised copy of the decoder to make the float32 decoder's pixels (docs/quantisation.md section 7). 0: none. The checkpoint's float32 decoder is kept; only the int8 decoder comes from the fine-tuned weights.")
+    var qatEpochs = 0
+
+    @Option(help: "Adam learning rate of the fine-tuning.")
+    var qatLr = 3e-5
+
     @Flag(help: "Plain rounding only: no bias correction.")
     var noBiasCorrection = false
 
@@ -83,6 +116,8 @@ struct Quantise: ParsableCommand {
         if !(minPsnr.isFinite && minPsnr > 0) { throw ValidationError("--min-psnr must be a positive number of dB (got \(minPsnr))") }
         if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256 (got \(threads))") }
         if let n = valLimit, n < 1 { throw ValidationError("--val-limit must be at least 1 (got \(n))") }
+        if qatEpochs < 0 || qatEpochs > 1000 { throw ValidationError("--qat-epochs must be between 0 and 1000 (got \(qatEpochs))") }
+        if !(qatLr.isFinite && qatLr > 0 && qatLr < 1) { throw ValidationError("--qat-lr must be a number between 0 and 1 (got \(qatLr))") }
     }
 
     struct Row {
@@ -115,13 +150,22 @@ struct Quantise: ParsableCommand {
 
         log("calibration: encoder means of 2,000 training images, seeds 0 and 1 images 0..<1000")
         let calibration = q.calibrationLatents(training: sets.train)
-        let ranges = q.calibrate(calibration)
         let correction = stride(from: 0, to: calibration.count, by: 4).map { calibration[$0] }   // 1,000, both sources
+        var ranges = q.calibrate(calibration)
+        if int8Ranges == .mse {
+            ranges = q.mseClippedRanges(ranges, latents: correction)
+            log("int8 ranges: upper ends by least squared error: " + ranges.dropFirst().map { String(format: "%.4g", $0.max) }.joined(separator: " "))
+        }
         let fidelityLatents = TrainerDecoder.seededLatents(seed: 2026, count: 1000, latent: ck.config.latent)
         let reference = q.floatPixels(fidelityLatents)
 
+        var rounded: Quantiser.RoundedWeights?
+        if rounding == .outputError {
+            log("weights: rounding by each layer's output error over 1,000 calibration latents")
+            rounded = q.roundWeightsByOutputError(latents: correction)
+        }
         func make(_ w: [Int], corrected: Bool) -> (Quantiser.Export, Quantiser.Fidelity) {
-            var e = q.export(ranges: ranges, widths: w)
+            var e = q.export(ranges: ranges, widths: w, rounded: rounded)
             if corrected { q.biasCorrect(&e, latents: correction) }
             return (e, Quantiser.fidelity(q.int8Pixels(e.decoder, fidelityLatents), reference))
         }
@@ -160,6 +204,26 @@ struct Quantise: ParsableCommand {
             log("auto: even all-int16 stays below --min-psnr \(minPsnr) dB; keeping all-int16, the most faithful")
         }
         rows.append(Row(name: "chosen (\(widths.rawValue))" + (corrected ? " +bias corr." : " (rounding)"), export: keep, fidelity: keepFidelity))
+        var written = keep
+        if qatEpochs > 0 {
+            log("QAT: encoder posteriors of 10,000 training images; \(qatEpochs) epochs of 1,000 steps x 32 latents, widths \(widthsText(chosen))")
+            var o = QuantisationAwareTraining.Options()
+            o.epochs = qatEpochs; o.lr = qatLr
+            let qat = QuantisationAwareTraining(config: ck.config, params: ck.params, tensors: keep.tensors,
+                                                posterior: q.encoderPosterior(sets.train.prefix(10000)), options: o,
+                                                start: rounded)
+            qat.run { r in
+                log("QAT epoch \(r.epoch)/\(qatEpochs): fake-quantised decoder vs float32 \(String(format: "%.2f", r.psnr)) dB (probabilities), \(String(format: "%.1f", r.seconds)) s")
+            }
+            // Nearest rounding on the grid the weights were trained on; no bias correction: the
+            // biases were trained through the integer path already.
+            let tuned = Quantiser(config: ck.config, params: qat.params, threads: threads)
+            let e = tuned.export(ranges: ranges, widths: chosen, rounded: qat.roundedWeights())
+            let f = Quantiser.fidelity(tuned.int8Pixels(e.decoder, fidelityLatents), reference)
+            log("chosen + QAT: PSNR \(String(format: "%.2f", f.psnr)) dB, max diff \(f.maxDiff)")
+            rows.append(Row(name: "chosen + QAT (\(qatEpochs) ep.)", export: e, fidelity: f))
+            written = e
+        }
 
         // Validation totals: z sampled as the checkpoint's last validation did (Trainer.runEpoch's seed).
         let seed = ck.training.map { $0.seed ^ (0xA5A5_0000_0000_0000 | UInt64($0.epochsCompleted)) } ?? 0
@@ -198,7 +262,7 @@ struct Quantise: ParsableCommand {
         }
 
         // The checkpoint, with the other sections unchanged.
-        let image = Int8ImageBuilder.build(keep.decoder)
+        let image = Int8ImageBuilder.build(written.decoder)
         var contents = ck
         contents.int8DecoderImage = image
         let bytes = CheckpointWriter.encode(contents)
