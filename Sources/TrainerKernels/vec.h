@@ -93,6 +93,27 @@ typedef int64_t v16l __attribute__((vector_size(128)));
         (v16f)((v16u)k_ | ((v16u)t_ & 0x80000000u));                                                \
     })
 
+// Float.vlog (Scalar.swift).
+#define VLOG(xin) ({                                                                                \
+        v16f xl_ = (xin);                                                                           \
+        v16u bits_ = (v16u)xl_;                                                                     \
+        v16i e_ = (v16i)((bits_ >> 23) & 0xFFu) - 127;                                              \
+        v16u mb_ = (bits_ & 0x007FFFFFu) | 0x3F800000u;                                             \
+        v16i big_ = mb_ > 0x3FB504F3u;                                                              \
+        mb_ = (v16u)((big_ & (v16i)(mb_ - 0x00800000u)) | (~big_ & (v16i)mb_));                     \
+        e_ = (big_ & (e_ + 1)) | (~big_ & e_);                                                      \
+        v16f m_ = (v16f)mb_;                                                                        \
+        v16f s_ = (m_ - 1.0f) / (m_ + 1.0f);                                                        \
+        v16f s2_ = s_ * s_;                                                                         \
+        v16f p_ = SPLAT(2.0f / 9.0f);                                                               \
+        p_ = p_ * s2_ + (2.0f / 7.0f);                                                              \
+        p_ = p_ * s2_ + (2.0f / 5.0f);                                                              \
+        p_ = p_ * s2_ + (2.0f / 3.0f);                                                              \
+        p_ = p_ * s2_ + 2.0f;                                                                       \
+        v16f r_ = s_ * p_ + __builtin_convertvector(e_, v16f) * 0.6931471805599453f;                \
+        SELECT(xl_ <= SPLAT(0.0f), SPLAT(-__builtin_inff()), r_);                                   \
+    })
+
 #define VSIGMOID(x) (1.0f / (1.0f + VEXP(-(x))))
 #define VTANH(x) ({ v16f t_ = (x); 1.0f - 2.0f / (1.0f + VEXP(t_ + t_)); })
 

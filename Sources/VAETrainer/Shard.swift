@@ -97,10 +97,15 @@ public final class Shard<S: TrainScalar> {
         c.update(repeating: SIMD16<S>(), count: H)
         h.update(repeating: SIMD16<S>(), count: H)
         let bih = params + lay.bih, bhh = params + lay.bhh
+        // The input projection of every step first (one product over all T steps), then the
+        // recurrent one step by step: each gate accumulates the same products in the same order.
         for t in 0..<T {
             let g = gates + t * G
             for r in 0..<G { g[r] = SIMD16<S>(repeating: bih[r] + bhh[r]) }
-            gemvLanes(params + lay.wih, rows: G, cols: I, x + t * I, g)
+        }
+        gemvLanesMulti(params + lay.wih, rows: G, cols: I, x, xStride: I, gates, outStride: G, n: T)
+        for t in 0..<T {
+            let g = gates + t * G
             gemvLanes(params + lay.whh, rows: G, cols: H, h + t * H, g)
             lstmCellForward(g, c + t * H, c + (t + 1) * H, tc + t * H, h + (t + 1) * H, H: H)
         }
@@ -119,16 +124,7 @@ public final class Shard<S: TrainScalar> {
         acts[0].update(from: z, count: L)
         decode(params)
         // BCE summed over pixels, each log clamped at -100 as PyTorch does.
-        let out = acts[config.layers.count]
-        var rec = SIMD16<S>()
-        let floor = SIMD16<S>(repeating: -100)
-        for p in 0..<(T * I) {
-            let pr = out[p], tg = x[p]
-            let lpr = S.vlog(pr), l1pr = S.vlog(1 - pr)
-            let lp = lpr.replacing(with: floor, where: lpr .< floor)
-            let l1p = l1pr.replacing(with: floor, where: l1pr .< floor)
-            rec -= tg * lp + (1 - tg) * l1p
-        }
+        let rec = bceForward(acts[config.layers.count], x, T * I)
         recLanes = rec * mask
     }
 
@@ -138,15 +134,7 @@ public final class Shard<S: TrainScalar> {
             let side = config.side(atLayer: i)
             deconvForward(input: acts[i], inC: l.inChannels, side: side, w: params + layout.convW[i],
                           b: params + layout.convB[i], outC: l.outChannels, k: l.kernel, output: acts[i + 1])
-            let o = acts[i + 1], n = actSizes[i + 1]
-            switch l.activation {
-            case .none: break
-            case .relu: for p in 0..<n { o[p] = o[p].replacing(with: 0, where: o[p] .< 0) }
-            case .leakyReLU:
-                let s = S(l.slope)
-                for p in 0..<n { o[p] = o[p].replacing(with: o[p] * s, where: o[p] .< 0) }
-            case .sigmoid: sigmoidLanes(o, n)
-            }
+            activationForward(acts[i + 1], actSizes[i + 1], l.activation, slope: l.slope)
         }
     }
 
@@ -164,15 +152,7 @@ public final class Shard<S: TrainScalar> {
         let lay = layout
         let nl = config.layers.count
         // Sigmoid + BCE, as PyTorch chains them: dL/dp = (p - x) / max(p(1-p), 1e-12), times p(1-p).
-        do {
-            let out = acts[nl], d = dacts[nl]
-            let tiny = SIMD16<S>(repeating: S(1e-12))
-            for p in 0..<(T * I) {
-                let pr = out[p]
-                let s = pr * (1 - pr)
-                d[p] = (pr - x[p]) / s.replacing(with: tiny, where: s .< tiny) * s * mask
-            }
-        }
+        bceBackward(acts[nl], x, mask: mask, T * I, dacts[nl])
         for i in stride(from: nl - 1, through: 0, by: -1) {
             let l = config.layers[i]
             let side = config.side(atLayer: i)
@@ -183,15 +163,7 @@ public final class Shard<S: TrainScalar> {
             if i > 0 {
                 // Through the previous layer's activation, using its output's sign.
                 let p = config.layers[i - 1]
-                let a = acts[i], d = dacts[i], n = actSizes[i]
-                switch p.activation {
-                case .none: break
-                case .relu: for q in 0..<n { d[q] = d[q].replacing(with: 0, where: a[q] .<= 0) }
-                case .leakyReLU:
-                    let s = S(p.slope)
-                    for q in 0..<n { d[q] = d[q].replacing(with: d[q] * s, where: a[q] .<= 0) }
-                case .sigmoid: for q in 0..<n { d[q] = d[q] * a[q] * (1 - a[q]) }
-                }
+                activationBackward(dacts[i], acts[i], actSizes[i], p.activation, slope: p.slope)
             }
         }
         // Sampling and KL: z = mu + eps * exp(lv / 2); KL = -1/2 sum(1 + lv - mu^2 - exp(lv)).
@@ -212,18 +184,7 @@ public final class Shard<S: TrainScalar> {
         dc.update(repeating: SIMD16<S>(), count: H)
         for t in stride(from: T - 1, through: 0, by: -1) {
             let g = gates + t * G, d = dA + t * G
-            let cp = c + t * H, tct = tc + t * H
-            for j in 0..<H {
-                let ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j]
-                let tcv = tct[j]
-                let dhj = dh[j]
-                let dcj = dc[j] + dhj * og * (1 - tcv * tcv)
-                d[j] = dcj * gg * ig * (1 - ig)
-                d[H + j] = dcj * cp[j] * fg * (1 - fg)
-                d[2 * H + j] = dcj * ig * (1 - gg * gg)
-                d[3 * H + j] = dhj * tcv * og * (1 - og)
-                dc[j] = dcj * fg
-            }
+            lstmCellBackward(g, c + t * H, tc + t * H, dh, dc, d, H: H)
             dh.update(repeating: SIMD16<S>(), count: H)
             if t > 0 { gemvTLanes(params + lay.whh, rows: G, cols: H, d, dh) }
         }
