@@ -359,7 +359,8 @@ static void TK(outer_accumulate_fast)(const float *dy, ptrdiff_t dyStride, const
                     a[i][2] = FMA(di, x2, a[i][2]); a[i][3] = FMA(di, x3, a[i][3]);
                 }
             }
-            for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) gw[(r + i) * cols + k + j] += HSUM(a[i][j]);
+            v16f sums = HSUM16(&a[0][0]);
+            for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) gw[(r + i) * cols + k + j] += sums[i * 4 + j];
         }
     }
     // The strips left: single outputs.
@@ -435,180 +436,303 @@ static void TK(lstm_cell_backward)(const float *g, const float *cp, const float 
     }
 }
 
-// ---- Transposed convolutions with wider channel tiles (same order per output as above).
+// ---- Transposed convolutions with wider tiles (same order per output as the plain kernels:
+// over ic, then ky, then kx for the forward pass; oc, ky, kx for the input gradient; iy, ix
+// for the weight gradient).
 
-// deconv_forward; wide: eight output channels a tile where eight are left.
+// One tile of n output channels from oc (n a constant at each call: the guards fold away).
+static inline __attribute__((always_inline)) void TK(deconv_forward_tile)(
+        const float *input, ptrdiff_t inC, ptrdiff_t side, const float *w, const float *b, ptrdiff_t outC, ptrdiff_t k,
+        float *output, ptrdiff_t oc, const int n) {
+    ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
+    for (ptrdiff_t oy = 0; oy < os; oy++) {
+        ptrdiff_t kyLo = oy - side + 1 > 0 ? oy - side + 1 : 0, kyHi = k - 1 < oy ? k - 1 : oy;
+        for (ptrdiff_t ox = 0; ox < os; ox++) {
+            ptrdiff_t kxLo = ox - side + 1 > 0 ? ox - side + 1 : 0, kxHi = k - 1 < ox ? k - 1 : ox;
+            v16f a[16];
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 16; j++) a[j] = j < n ? SPLAT(b[oc + j]) : SPLAT(0.0f);
+            for (ptrdiff_t ic = 0; ic < inC; ic++) {
+                const float *wb = w + (ic * outC + oc) * kk;
+                const float *ib = V(input, ic * inPlane);
+                for (ptrdiff_t ky = kyLo; ky <= kyHi; ky++) {
+                    const float *irow = V(ib, (oy - ky) * side + ox);
+                    const float *wr = wb + ky * k;
+                    for (ptrdiff_t kx = kxLo; kx <= kxHi; kx++) {
+                        v16f v = LD(V(irow, -kx));
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < 16; j++) if (j < n) a[j] = FMA(v, SPLAT(wr[j * kk + kx]), a[j]);
+                    }
+                }
+            }
+            float *o = V(output, oc * outPlane + oy * os + ox);
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 16; j++) if (j < n) ST(V(o, j * outPlane), a[j]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void TK(deconv_forward_small)(const float *input, ptrdiff_t inC, ptrdiff_t side, const float *w, const float *b, ptrdiff_t outC, ptrdiff_t k, float *output, const int n) {
+    ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
+    for (ptrdiff_t oy = 0; oy < os; oy++) {
+        ptrdiff_t kyLo = oy - side + 1 > 0 ? oy - side + 1 : 0, kyHi = k - 1 < oy ? k - 1 : oy;
+        for (ptrdiff_t ox = 0; ox < os;) {
+            if (ox >= k - 1 && ox + 4 <= side) {
+                // ox...ox+3 each take every kx in 0..<k.
+                v16f a[4][4];
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++)
+#pragma clang loop unroll(full)
+                    for (int q = 0; q < 4; q++) a[j][q] = j < n ? SPLAT(b[j]) : SPLAT(0.0f);
+                for (ptrdiff_t ic = 0; ic < inC; ic++) {
+                    const float *wb = w + ic * outC * kk;
+                    const float *ib = V(input, ic * inPlane);
+                    for (ptrdiff_t ky = kyLo; ky <= kyHi; ky++) {
+                        const float *irow = V(ib, (oy - ky) * side + ox);
+                        const float *wr = wb + ky * k;
+                        for (ptrdiff_t kx = 0; kx < k; kx++) {
+                            v16f v0 = LD(V(irow, -kx)), v1 = LD(V(irow, 1 - kx)), v2 = LD(V(irow, 2 - kx)), v3 = LD(V(irow, 3 - kx));
+#pragma clang loop unroll(full)
+                            for (int j = 0; j < 4; j++) if (j < n) {
+                                v16f wv = SPLAT(wr[j * kk + kx]);
+                                a[j][0] = FMA(v0, wv, a[j][0]); a[j][1] = FMA(v1, wv, a[j][1]);
+                                a[j][2] = FMA(v2, wv, a[j][2]); a[j][3] = FMA(v3, wv, a[j][3]);
+                            }
+                        }
+                    }
+                }
+                float *o = V(output, oy * os + ox);
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) if (j < n) {
+                    ST(V(o, j * outPlane), a[j][0]); ST(V(o, j * outPlane + 1), a[j][1]);
+                    ST(V(o, j * outPlane + 2), a[j][2]); ST(V(o, j * outPlane + 3), a[j][3]);
+                }
+                ox += 4;
+            } else {
+                ptrdiff_t kxLo = ox - side + 1 > 0 ? ox - side + 1 : 0, kxHi = k - 1 < ox ? k - 1 : ox;
+                v16f a[4];
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) a[j] = j < n ? SPLAT(b[j]) : SPLAT(0.0f);
+                for (ptrdiff_t ic = 0; ic < inC; ic++) {
+                    const float *wb = w + ic * outC * kk;
+                    const float *ib = V(input, ic * inPlane);
+                    for (ptrdiff_t ky = kyLo; ky <= kyHi; ky++) {
+                        const float *irow = V(ib, (oy - ky) * side + ox);
+                        const float *wr = wb + ky * k;
+                        for (ptrdiff_t kx = kxLo; kx <= kxHi; kx++) {
+                            v16f v = LD(V(irow, -kx));
+#pragma clang loop unroll(full)
+                            for (int j = 0; j < 4; j++) if (j < n) a[j] = FMA(v, SPLAT(wr[j * kk + kx]), a[j]);
+                        }
+                    }
+                }
+                float *o = V(output, oy * os + ox);
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) if (j < n) ST(V(o, j * outPlane), a[j]);
+                ox += 1;
+            }
+        }
+    }
+}
+
+// deconv_forward. Wide: more than four output channels are done up to sixteen a tile (one
+// input load feeds up to sixteen FMAs); four or fewer, four adjacent pixels a tile where all
+// four see every tap (interior columns), one pixel at a time at the borders.
 static void TK(deconv_forward_fast)(const float *input, ptrdiff_t inC, ptrdiff_t side, const float *w, const float *b,
                                     ptrdiff_t outC, ptrdiff_t k, float *output) {
 #if TK_WIDE
     ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
-    ptrdiff_t oc = 0;
-    for (; oc + 8 <= outC; oc += 8) {
-        for (ptrdiff_t oy = 0; oy < os; oy++) {
-            ptrdiff_t kyLo = oy - side + 1 > 0 ? oy - side + 1 : 0, kyHi = k - 1 < oy ? k - 1 : oy;
-            for (ptrdiff_t ox = 0; ox < os; ox++) {
-                ptrdiff_t kxLo = ox - side + 1 > 0 ? ox - side + 1 : 0, kxHi = k - 1 < ox ? k - 1 : ox;
-                v16f a[8];
-                for (int j = 0; j < 8; j++) a[j] = SPLAT(b[oc + j]);
-                if (kyLo <= kyHi && kxLo <= kxHi) {
-                    for (ptrdiff_t ic = 0; ic < inC; ic++) {
-                        const float *wb = w + (ic * outC + oc) * kk;
-                        const float *ib = V(input, ic * inPlane);
-                        for (ptrdiff_t ky = kyLo; ky <= kyHi; ky++) {
-                            const float *irow = V(ib, (oy - ky) * side + ox);
-                            const float *wr = wb + ky * k;
-                            for (ptrdiff_t kx = kxLo; kx <= kxHi; kx++) {
-                                v16f v = LD(V(irow, -kx));
-                                for (int j = 0; j < 8; j++) a[j] = FMA(v, SPLAT(wr[j * kk + kx]), a[j]);
-                            }
-                        }
-                    }
-                }
-                float *o = V(output, oc * outPlane + oy * os + ox);
-                for (int j = 0; j < 8; j++) ST(V(o, j * outPlane), a[j]);
-            }
+    if (outC > 4) {
+        for (ptrdiff_t oc = 0; oc < outC; oc += 16) {
+            ptrdiff_t n = outC - oc < 16 ? outC - oc : 16;
+            SPECIALISE_1_16(n, TK(deconv_forward_tile), input, inC, side, w, b, outC, k, output, oc);
         }
+        return;
     }
-    if (oc < outC) {
-        // The remaining channels are the same transposed convolution with fewer outputs: their
-        // weights are w[ic][oc...][..], a column block of each input channel's rows.
-        for (ptrdiff_t o0 = oc; o0 < outC;) {
-            ptrdiff_t n = outC - o0 < 4 ? outC - o0 : 4;
-            for (ptrdiff_t oy = 0; oy < os; oy++) {
-                ptrdiff_t kyLo = oy - side + 1 > 0 ? oy - side + 1 : 0, kyHi = k - 1 < oy ? k - 1 : oy;
-                for (ptrdiff_t ox = 0; ox < os; ox++) {
-                    ptrdiff_t kxLo = ox - side + 1 > 0 ? ox - side + 1 : 0, kxHi = k - 1 < ox ? k - 1 : ox;
-                    v16f a0 = SPLAT(b[o0]);
-                    v16f a1 = n > 1 ? SPLAT(b[o0 + 1]) : SPLAT(0.0f);
-                    v16f a2 = n > 2 ? SPLAT(b[o0 + 2]) : SPLAT(0.0f);
-                    v16f a3 = n > 3 ? SPLAT(b[o0 + 3]) : SPLAT(0.0f);
-                    for (ptrdiff_t ic = 0; ic < inC; ic++) {
-                        const float *wb = w + (ic * outC + o0) * kk;
-                        const float *ib = V(input, ic * inPlane);
-                        if (kyLo > kyHi || kxLo > kxHi) continue;
-                        for (ptrdiff_t ky = kyLo; ky <= kyHi; ky++) {
-                            const float *irow = V(ib, (oy - ky) * side + ox);
-                            const float *wr = wb + ky * k;
-                            if (n == 4) {
-                                for (ptrdiff_t kx = kxLo; kx <= kxHi; kx++) {
-                                    v16f v = LD(V(irow, -kx));
-                                    a0 = FMA(v, SPLAT(wr[kx]), a0); a1 = FMA(v, SPLAT(wr[kk + kx]), a1);
-                                    a2 = FMA(v, SPLAT(wr[2 * kk + kx]), a2); a3 = FMA(v, SPLAT(wr[3 * kk + kx]), a3);
-                                }
-                            } else {
-                                for (ptrdiff_t kx = kxLo; kx <= kxHi; kx++) {
-                                    v16f v = LD(V(irow, -kx));
-                                    a0 = FMA(v, SPLAT(wr[kx]), a0);
-                                    if (n > 1) a1 = FMA(v, SPLAT(wr[kk + kx]), a1);
-                                    if (n > 2) a2 = FMA(v, SPLAT(wr[2 * kk + kx]), a2);
-                                }
-                            }
-                        }
-                    }
-                    float *o = V(output, o0 * outPlane + oy * os + ox);
-                    ST(o, a0);
-                    if (n > 1) ST(V(o, outPlane), a1);
-                    if (n > 2) ST(V(o, 2 * outPlane), a2);
-                    if (n > 3) ST(V(o, 3 * outPlane), a3);
-                }
-            }
-            o0 += n;
-        }
-    }
+    ptrdiff_t n = outC;
+    SPECIALISE_1_16(n, TK(deconv_forward_small), input, inC, side, w, b, outC, k, output);
 #else
     TK(deconv_forward)(input, inC, side, w, b, outC, k, output);
 #endif
 }
 
-// deconv_backward_input; wide: eight input channels a tile where eight are left, the rest as
-// deconv_backward_input does them (its tiles depend only on the channels left).
+static inline __attribute__((always_inline)) void TK(deconv_backward_input_tile)(
+        const float *dOut, ptrdiff_t outC, ptrdiff_t side, const float *w, ptrdiff_t inC, ptrdiff_t k, float *dIn,
+        ptrdiff_t ic, const int n) {
+    ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
+    ptrdiff_t icStride = outC * kk;
+    for (ptrdiff_t iy = 0; iy < side; iy++) {
+        for (ptrdiff_t ix = 0; ix < side; ix++) {
+            v16f a[16];
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 16; j++) a[j] = (v16f){0};
+            for (ptrdiff_t oc = 0; oc < outC; oc++) {
+                const float *wb = w + (ic * outC + oc) * kk;
+                const float *db = V(dOut, oc * outPlane + iy * os + ix);
+                for (ptrdiff_t ky = 0; ky < k; ky++) {
+                    const float *drow = V(db, ky * os);
+                    const float *wr = wb + ky * k;
+                    for (ptrdiff_t kx = 0; kx < k; kx++) {
+                        v16f d = LD(V(drow, kx));
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < 16; j++) if (j < n) a[j] = FMA(d, SPLAT(wr[j * icStride + kx]), a[j]);
+                    }
+                }
+            }
+            float *o = V(dIn, ic * inPlane + iy * side + ix);
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 16; j++) if (j < n) ST(V(o, j * inPlane), a[j]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void TK(deconv_backward_input_small)(const float *dOut, ptrdiff_t outC, ptrdiff_t side, const float *w, ptrdiff_t inC, ptrdiff_t k, float *dIn, const int n) {
+    ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
+    ptrdiff_t icStride = outC * kk;
+    for (ptrdiff_t iy = 0; iy < side; iy++) {
+        ptrdiff_t ix = 0;
+        for (; ix + 4 <= side; ix += 4) {
+            v16f a[4][4];
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++)
+#pragma clang loop unroll(full)
+                for (int q = 0; q < 4; q++) a[j][q] = (v16f){0};
+            for (ptrdiff_t oc = 0; oc < outC; oc++) {
+                const float *wb = w + oc * kk;
+                const float *db = V(dOut, oc * outPlane + iy * os + ix);
+                for (ptrdiff_t ky = 0; ky < k; ky++) {
+                    const float *drow = V(db, ky * os);
+                    const float *wr = wb + ky * k;
+                    for (ptrdiff_t kx = 0; kx < k; kx++) {
+                        v16f d0 = LD(V(drow, kx)), d1 = LD(V(drow, kx + 1)), d2 = LD(V(drow, kx + 2)), d3 = LD(V(drow, kx + 3));
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < 4; j++) if (j < n) {
+                            v16f wv = SPLAT(wr[j * icStride + kx]);
+                            a[j][0] = FMA(d0, wv, a[j][0]); a[j][1] = FMA(d1, wv, a[j][1]);
+                            a[j][2] = FMA(d2, wv, a[j][2]); a[j][3] = FMA(d3, wv, a[j][3]);
+                        }
+                    }
+                }
+            }
+            float *o = V(dIn, iy * side + ix);
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++) if (j < n) {
+                ST(V(o, j * inPlane), a[j][0]); ST(V(o, j * inPlane + 1), a[j][1]);
+                ST(V(o, j * inPlane + 2), a[j][2]); ST(V(o, j * inPlane + 3), a[j][3]);
+            }
+        }
+        for (; ix < side; ix++) {
+            v16f a[4];
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++) a[j] = (v16f){0};
+            for (ptrdiff_t oc = 0; oc < outC; oc++) {
+                const float *wb = w + oc * kk;
+                const float *db = V(dOut, oc * outPlane + iy * os + ix);
+                for (ptrdiff_t ky = 0; ky < k; ky++) {
+                    const float *drow = V(db, ky * os);
+                    const float *wr = wb + ky * k;
+                    for (ptrdiff_t kx = 0; kx < k; kx++) {
+                        v16f d = LD(V(drow, kx));
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < 4; j++) if (j < n) a[j] = FMA(d, SPLAT(wr[j * icStride + kx]), a[j]);
+                    }
+                }
+            }
+            float *o = V(dIn, iy * side + ix);
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 4; j++) if (j < n) ST(V(o, j * inPlane), a[j]);
+        }
+    }
+}
+
+// deconv_backward_input. Wide: more than four input channels up to sixteen a tile; four or
+// fewer, four adjacent pixels a tile (every pixel takes every tap: no borders here).
 static void TK(deconv_backward_input_fast)(const float *dOut, ptrdiff_t outC, ptrdiff_t side, const float *w,
                                            ptrdiff_t inC, ptrdiff_t k, float *dIn) {
 #if TK_WIDE
     ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
     ptrdiff_t icStride = outC * kk;
-    ptrdiff_t ic = 0;
-    for (; ic + 8 <= inC; ic += 8) {
-        for (ptrdiff_t iy = 0; iy < side; iy++) {
-            for (ptrdiff_t ix = 0; ix < side; ix++) {
-                v16f a[8];
-                for (int j = 0; j < 8; j++) a[j] = (v16f){0};
-                for (ptrdiff_t oc = 0; oc < outC; oc++) {
-                    const float *wb = w + (ic * outC + oc) * kk;
-                    const float *db = V(dOut, oc * outPlane + iy * os + ix);
-                    for (ptrdiff_t ky = 0; ky < k; ky++) {
-                        const float *drow = V(db, ky * os);
-                        const float *wr = wb + ky * k;
-                        for (ptrdiff_t kx = 0; kx < k; kx++) {
-                            v16f d = LD(V(drow, kx));
-                            for (int j = 0; j < 8; j++) a[j] = FMA(d, SPLAT(wr[j * icStride + kx]), a[j]);
-                        }
-                    }
-                }
-                float *o = V(dIn, ic * inPlane + iy * side + ix);
-                for (int j = 0; j < 8; j++) ST(V(o, j * inPlane), a[j]);
-            }
+    if (inC > 4) {
+        for (ptrdiff_t ic = 0; ic < inC; ic += 16) {
+            ptrdiff_t n = inC - ic < 16 ? inC - ic : 16;
+            SPECIALISE_1_16(n, TK(deconv_backward_input_tile), dOut, outC, side, w, inC, k, dIn, ic);
         }
+        return;
     }
-    // Channels ic... are the same gradient for the weights' rows ic... and dIn's planes ic...
-    if (ic < inC) TK(deconv_backward_input)(dOut, outC, side, w + ic * icStride, inC - ic, k, V(dIn, ic * inPlane));
+    ptrdiff_t n = inC;
+    SPECIALISE_1_16(n, TK(deconv_backward_input_small), dOut, outC, side, w, inC, k, dIn);
 #else
     TK(deconv_backward_input)(dOut, outC, side, w, inC, k, dIn);
 #endif
 }
 
-// deconv_backward_weights; wide: four input channels by four taps a tile (four input loads and
-// four gradient loads feed sixteen FMAs), and four input channels by one tap for the taps left.
+static inline __attribute__((always_inline)) void TK(deconv_backward_weights_group)(
+        const float *input, ptrdiff_t side, const float *dOut, ptrdiff_t outC, ptrdiff_t k, float *gw, ptrdiff_t ic,
+        const int n) {
+    ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
+    const float *ib[4];
+    for (int i = 0; i < 4; i++) ib[i] = V(input, (ic + (i < n ? i : 0)) * inPlane);
+    for (ptrdiff_t oc = 0; oc < outC; oc++) {
+        const float *db = V(dOut, oc * outPlane);
+        float *g[4];
+        for (int i = 0; i < 4; i++) g[i] = gw + ((ic + i) * outC + oc) * kk;
+        for (ptrdiff_t ky = 0; ky < k; ky++) {
+            for (ptrdiff_t kx = 0; kx < k;) {
+                if (kx + 4 <= k) {
+                    v16f a[4][4];
+#pragma clang loop unroll(full)
+                    for (int i = 0; i < 4; i++)
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < 4; j++) a[i][j] = (v16f){0};
+                    for (ptrdiff_t iy = 0; iy < side; iy++) {
+                        const float *drow = V(db, (iy + ky) * os + kx);
+                        ptrdiff_t ro = iy * side;
+                        for (ptrdiff_t ix = 0; ix < side; ix++) {
+                            v16f d0 = LD(V(drow, ix)), d1 = LD(V(drow, ix + 1)), d2 = LD(V(drow, ix + 2)), d3 = LD(V(drow, ix + 3));
+#pragma clang loop unroll(full)
+                            for (int i = 0; i < 4; i++) if (i < n) {
+                                v16f v = LD(V(ib[i], ro + ix));
+                                a[i][0] = FMA(v, d0, a[i][0]); a[i][1] = FMA(v, d1, a[i][1]);
+                                a[i][2] = FMA(v, d2, a[i][2]); a[i][3] = FMA(v, d3, a[i][3]);
+                            }
+                        }
+                    }
+                    v16f sums = HSUM16(&a[0][0]);
+                    for (int i = 0; i < 4; i++) if (i < n) for (int j = 0; j < 4; j++) g[i][ky * k + kx + j] += sums[i * 4 + j];
+                    kx += 4;
+                } else {
+                    v16f a[4];
+#pragma clang loop unroll(full)
+                    for (int i = 0; i < 4; i++) a[i] = (v16f){0};
+                    for (ptrdiff_t iy = 0; iy < side; iy++) {
+                        const float *drow = V(db, (iy + ky) * os + kx);
+                        ptrdiff_t ro = iy * side;
+                        for (ptrdiff_t ix = 0; ix < side; ix++) {
+                            v16f d = LD(V(drow, ix));
+#pragma clang loop unroll(full)
+                            for (int i = 0; i < 4; i++) if (i < n) a[i] = FMA(LD(V(ib[i], ro + ix)), d, a[i]);
+                        }
+                    }
+                    for (int i = 0; i < 4; i++) if (i < n) g[i][ky * k + kx] += HSUM(a[i]);
+                    kx += 1;
+                }
+            }
+        }
+    }
+}
+
+// deconv_backward_weights. Wide: up to four input channels by four taps a tile (four input
+// loads and four gradient loads feed sixteen FMAs, summed with HSUM16), up to four input
+// channels by one tap for the taps left.
 static void TK(deconv_backward_weights_fast)(const float *input, ptrdiff_t inC, ptrdiff_t side, const float *dOut,
                                              ptrdiff_t outC, ptrdiff_t k, float *gw, float *gb) {
 #if TK_WIDE
     ptrdiff_t os = side + k - 1, kk = k * k, inPlane = side * side, outPlane = os * os;
-    ptrdiff_t ic4 = inC / 4 * 4;
-    // The bias and the channels past the last group of four: the plain kernel (the bias once).
-    TK(deconv_backward_weights)(V(input, ic4 * inPlane), inC - ic4, side, dOut, outC, k, gw + ic4 * outC * kk, gb);
-    for (ptrdiff_t ic = 0; ic < ic4; ic += 4) {
-        const float *ib0 = V(input, ic * inPlane), *ib1 = V(ib0, inPlane), *ib2 = V(ib1, inPlane), *ib3 = V(ib2, inPlane);
-        for (ptrdiff_t oc = 0; oc < outC; oc++) {
-            const float *db = V(dOut, oc * outPlane);
-            float *g0 = gw + (ic * outC + oc) * kk, *g1 = g0 + outC * kk, *g2 = g1 + outC * kk, *g3 = g2 + outC * kk;
-            for (ptrdiff_t ky = 0; ky < k; ky++) {
-                for (ptrdiff_t kx = 0; kx < k;) {
-                    if (kx + 4 <= k) {
-                        v16f a[4][4];
-                        for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) a[i][j] = (v16f){0};
-                        for (ptrdiff_t iy = 0; iy < side; iy++) {
-                            const float *drow = V(db, (iy + ky) * os + kx);
-                            ptrdiff_t ro = iy * side;
-                            for (ptrdiff_t ix = 0; ix < side; ix++) {
-                                v16f d0 = LD(V(drow, ix)), d1 = LD(V(drow, ix + 1)), d2 = LD(V(drow, ix + 2)), d3 = LD(V(drow, ix + 3));
-                                v16f v0 = LD(V(ib0, ro + ix)), v1 = LD(V(ib1, ro + ix)), v2 = LD(V(ib2, ro + ix)), v3 = LD(V(ib3, ro + ix));
-                                a[0][0] = FMA(v0, d0, a[0][0]); a[0][1] = FMA(v0, d1, a[0][1]); a[0][2] = FMA(v0, d2, a[0][2]); a[0][3] = FMA(v0, d3, a[0][3]);
-                                a[1][0] = FMA(v1, d0, a[1][0]); a[1][1] = FMA(v1, d1, a[1][1]); a[1][2] = FMA(v1, d2, a[1][2]); a[1][3] = FMA(v1, d3, a[1][3]);
-                                a[2][0] = FMA(v2, d0, a[2][0]); a[2][1] = FMA(v2, d1, a[2][1]); a[2][2] = FMA(v2, d2, a[2][2]); a[2][3] = FMA(v2, d3, a[2][3]);
-                                a[3][0] = FMA(v3, d0, a[3][0]); a[3][1] = FMA(v3, d1, a[3][1]); a[3][2] = FMA(v3, d2, a[3][2]); a[3][3] = FMA(v3, d3, a[3][3]);
-                            }
-                        }
-                        float *gs[4] = {g0, g1, g2, g3};
-                        for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) gs[i][ky * k + kx + j] += HSUM(a[i][j]);
-                        kx += 4;
-                    } else {
-                        v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-                        for (ptrdiff_t iy = 0; iy < side; iy++) {
-                            const float *drow = V(db, (iy + ky) * os + kx);
-                            ptrdiff_t ro = iy * side;
-                            for (ptrdiff_t ix = 0; ix < side; ix++) {
-                                v16f d = LD(V(drow, ix));
-                                a0 = FMA(LD(V(ib0, ro + ix)), d, a0); a1 = FMA(LD(V(ib1, ro + ix)), d, a1);
-                                a2 = FMA(LD(V(ib2, ro + ix)), d, a2); a3 = FMA(LD(V(ib3, ro + ix)), d, a3);
-                            }
-                        }
-                        g0[ky * k + kx] += HSUM(a0); g1[ky * k + kx] += HSUM(a1);
-                        g2[ky * k + kx] += HSUM(a2); g3[ky * k + kx] += HSUM(a3);
-                        kx += 1;
-                    }
-                }
-            }
-        }
+    // The bias: the plain kernel with no input channels.
+    TK(deconv_backward_weights)(input, 0, side, dOut, outC, k, gw, gb);
+    for (ptrdiff_t ic = 0; ic < inC; ic += 4) {
+        ptrdiff_t n = inC - ic < 4 ? inC - ic : 4;
+        SPECIALISE_1_16(n, TK(deconv_backward_weights_group), input, side, dOut, outC, k, gw, ic);
     }
 #else
     TK(deconv_backward_weights)(input, inC, side, dOut, outC, k, gw, gb);
