@@ -36,6 +36,31 @@ typedef int64_t v16l __attribute__((vector_size(128)));
         c_[0] + c_[1];                                                                                  \
     })
 
+// HSUM of sixteen vectors at once: lane i of the result is HSUM(a[i]) bit for bit. The same
+// pairwise sums as HSUM (lane j with lane j+8, then j+4, j+2, j+1), done for two, four, eight
+// and sixteen vectors side by side, so 15 additions and 30 shuffles instead of 16 HSUMs.
+#define HSUM16(a) ({                                                                                \
+        const v16f *h_ = (a);                                                                       \
+        v16f b_[8], c_[4], d_[2];                                                                   \
+        for (int i_ = 0; i_ < 8; i_++)                                                              \
+            b_[i_] = __builtin_shufflevector(h_[2 * i_], h_[2 * i_ + 1], 0, 1, 2, 3, 4, 5, 6, 7,    \
+                                             16, 17, 18, 19, 20, 21, 22, 23)                        \
+                   + __builtin_shufflevector(h_[2 * i_], h_[2 * i_ + 1], 8, 9, 10, 11, 12, 13, 14, 15, \
+                                             24, 25, 26, 27, 28, 29, 30, 31);                       \
+        for (int i_ = 0; i_ < 4; i_++)                                                              \
+            c_[i_] = __builtin_shufflevector(b_[2 * i_], b_[2 * i_ + 1], 0, 1, 2, 3, 8, 9, 10, 11,  \
+                                             16, 17, 18, 19, 24, 25, 26, 27)                        \
+                   + __builtin_shufflevector(b_[2 * i_], b_[2 * i_ + 1], 4, 5, 6, 7, 12, 13, 14, 15, \
+                                             20, 21, 22, 23, 28, 29, 30, 31);                       \
+        for (int i_ = 0; i_ < 2; i_++)                                                              \
+            d_[i_] = __builtin_shufflevector(c_[2 * i_], c_[2 * i_ + 1], 0, 1, 4, 5, 8, 9, 12, 13,  \
+                                             16, 17, 20, 21, 24, 25, 28, 29)                        \
+                   + __builtin_shufflevector(c_[2 * i_], c_[2 * i_ + 1], 2, 3, 6, 7, 10, 11, 14, 15, \
+                                             18, 19, 22, 23, 26, 27, 30, 31);                       \
+        __builtin_shufflevector(d_[0], d_[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) \
+            + __builtin_shufflevector(d_[0], d_[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31); \
+    })
+
 // Correctly rounded fused multiply-add of float vectors without FMA hardware (the x86-64
 // baseline has none, and a libm fmaf call per lane is what made the untargeted Swift build slow).
 //
@@ -92,6 +117,47 @@ typedef int64_t v16l __attribute__((vector_size(128)));
         v16f k_ = (t_ + m_) - m_;                                                                   \
         (v16f)((v16u)k_ | ((v16u)t_ & 0x80000000u));                                                \
     })
+
+// Float.vlog (Scalar.swift).
+#define VLOG(xin) ({                                                                                \
+        v16f xl_ = (xin);                                                                           \
+        v16u bits_ = (v16u)xl_;                                                                     \
+        v16i e_ = (v16i)((bits_ >> 23) & 0xFFu) - 127;                                              \
+        v16u mb_ = (bits_ & 0x007FFFFFu) | 0x3F800000u;                                             \
+        v16i big_ = mb_ > 0x3FB504F3u;                                                              \
+        mb_ = (v16u)((big_ & (v16i)(mb_ - 0x00800000u)) | (~big_ & (v16i)mb_));                     \
+        e_ = (big_ & (e_ + 1)) | (~big_ & e_);                                                      \
+        v16f m_ = (v16f)mb_;                                                                        \
+        v16f s_ = (m_ - 1.0f) / (m_ + 1.0f);                                                        \
+        v16f s2_ = s_ * s_;                                                                         \
+        v16f p_ = SPLAT(2.0f / 9.0f);                                                               \
+        p_ = p_ * s2_ + (2.0f / 7.0f);                                                              \
+        p_ = p_ * s2_ + (2.0f / 5.0f);                                                              \
+        p_ = p_ * s2_ + (2.0f / 3.0f);                                                              \
+        p_ = p_ * s2_ + 2.0f;                                                                       \
+        v16f r_ = s_ * p_ + __builtin_convertvector(e_, v16f) * 0.6931471805599453f;                \
+        SELECT(xl_ <= SPLAT(0.0f), SPLAT(-__builtin_inff()), r_);                                   \
+    })
+
+// f(args..., n) with n a constant 1...16 (n is known to be in that range).
+#define SPECIALISE_1_16(n, f, ...) do { switch (n) { \
+        case 1: f(__VA_ARGS__, 1); break; \
+        case 2: f(__VA_ARGS__, 2); break; \
+        case 3: f(__VA_ARGS__, 3); break; \
+        case 4: f(__VA_ARGS__, 4); break; \
+        case 5: f(__VA_ARGS__, 5); break; \
+        case 6: f(__VA_ARGS__, 6); break; \
+        case 7: f(__VA_ARGS__, 7); break; \
+        case 8: f(__VA_ARGS__, 8); break; \
+        case 9: f(__VA_ARGS__, 9); break; \
+        case 10: f(__VA_ARGS__, 10); break; \
+        case 11: f(__VA_ARGS__, 11); break; \
+        case 12: f(__VA_ARGS__, 12); break; \
+        case 13: f(__VA_ARGS__, 13); break; \
+        case 14: f(__VA_ARGS__, 14); break; \
+        case 15: f(__VA_ARGS__, 15); break; \
+        case 16: f(__VA_ARGS__, 16); break; \
+        default: break; } } while (0)
 
 #define VSIGMOID(x) (1.0f / (1.0f + VEXP(-(x))))
 #define VTANH(x) ({ v16f t_ = (x); 1.0f - 2.0f / (1.0f + VEXP(t_ + t_)); })

@@ -9,6 +9,7 @@
 // kernels compute the same bits (TrainerTests/KernelLevelTests holds every level equal to ref*).
 // Double, used only by the gradient probes, runs ref* itself.
 
+import Checkpoint
 import TrainerKernels
 
 public typealias VPtr<S: TrainScalar> = UnsafeMutablePointer<SIMD16<S>>
@@ -25,13 +26,13 @@ public typealias CVPtr<S: TrainScalar> = UnsafePointer<SIMD16<S>>
 
 @inline(__always)
 func gemvLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ x: CVPtr<S>, _ out: VPtr<S>) {
-    if S.self == Float.self { vae_tk_gemv_lanes(floats(w), rows, cols, floats(x), floats(out)) }
+    if S.self == Float.self { vae_tk_gemv_lanes_fast(floats(w), rows, cols, floats(x), floats(out)) }
     else { refGemvLanes(w, rows: rows, cols: cols, x, out) }
 }
 
 @inline(__always)
 func gemvTLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ dy: CVPtr<S>, _ dx: VPtr<S>) {
-    if S.self == Float.self { vae_tk_gemvt_lanes(floats(w), rows, cols, floats(dy), floats(dx)) }
+    if S.self == Float.self { vae_tk_gemvt_lanes_fast(floats(w), rows, cols, floats(dy), floats(dx)) }
     else { refGemvTLanes(w, rows: rows, cols: cols, dy, dx) }
 }
 
@@ -39,7 +40,7 @@ func gemvTLanes<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ d
 func outerAccumulate<S: TrainScalar>(_ dy: CVPtr<S>, dyStride: Int, _ x: CVPtr<S>, xStride: Int, steps: Int,
                                      rows: Int, cols: Int, _ gw: UnsafeMutablePointer<S>) {
     if S.self == Float.self {
-        vae_tk_outer_accumulate(floats(dy), dyStride, floats(x), xStride, steps, rows, cols, floats(gw))
+        vae_tk_outer_accumulate_fast(floats(dy), dyStride, floats(x), xStride, steps, rows, cols, floats(gw))
     } else {
         refOuterAccumulate(dy, dyStride: dyStride, x, xStride: xStride, steps: steps, rows: rows, cols: cols, gw)
     }
@@ -49,7 +50,7 @@ func outerAccumulate<S: TrainScalar>(_ dy: CVPtr<S>, dyStride: Int, _ x: CVPtr<S
 func deconvForward<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, w: UnsafePointer<S>, b: UnsafePointer<S>,
                                    outC: Int, k: Int, output: VPtr<S>) {
     if S.self == Float.self {
-        vae_tk_deconv_forward(floats(input), inC, side, floats(w), floats(b), outC, k, floats(output))
+        vae_tk_deconv_forward_fast(floats(input), inC, side, floats(w), floats(b), outC, k, floats(output))
     } else {
         refDeconvForward(input: input, inC: inC, side: side, w: w, b: b, outC: outC, k: k, output: output)
     }
@@ -59,7 +60,7 @@ func deconvForward<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, w: Unsa
 func deconvBackwardInput<S: TrainScalar>(dOut: CVPtr<S>, outC: Int, side: Int, w: UnsafePointer<S>, inC: Int, k: Int,
                                          dIn: VPtr<S>) {
     if S.self == Float.self {
-        vae_tk_deconv_backward_input(floats(dOut), outC, side, floats(w), inC, k, floats(dIn))
+        vae_tk_deconv_backward_input_fast(floats(dOut), outC, side, floats(w), inC, k, floats(dIn))
     } else {
         refDeconvBackwardInput(dOut: dOut, outC: outC, side: side, w: w, inC: inC, k: k, dIn: dIn)
     }
@@ -69,9 +70,141 @@ func deconvBackwardInput<S: TrainScalar>(dOut: CVPtr<S>, outC: Int, side: Int, w
 func deconvBackwardWeights<S: TrainScalar>(input: CVPtr<S>, inC: Int, side: Int, dOut: CVPtr<S>, outC: Int, k: Int,
                                            gw: UnsafeMutablePointer<S>, gb: UnsafeMutablePointer<S>) {
     if S.self == Float.self {
-        vae_tk_deconv_backward_weights(floats(input), inC, side, floats(dOut), outC, k, floats(gw), floats(gb))
+        vae_tk_deconv_backward_weights_fast(floats(input), inC, side, floats(dOut), outC, k, floats(gw), floats(gb))
     } else {
         refDeconvBackwardWeights(input: input, inC: inC, side: side, dOut: dOut, outC: outC, k: k, gw: gw, gb: gb)
+    }
+}
+
+/// gemvLanes for n right-hand sides: out_t[r] += sum_k w[r, k] * x_t[k] for t in 0..<n, with
+/// x_t = x + t*xStride and out_t = out + t*outStride (the LSTM's input projection for all steps).
+@inline(__always)
+func gemvLanesMulti<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ x: CVPtr<S>, xStride: Int,
+                                    _ out: VPtr<S>, outStride: Int, n: Int) {
+    if S.self == Float.self {
+        vae_tk_gemv_lanes_multi(floats(w), rows, cols, floats(x), xStride, floats(out), outStride, n)
+    } else {
+        refGemvLanesMulti(w, rows: rows, cols: cols, x, xStride: xStride, out, outStride: outStride, n: n)
+    }
+}
+
+func refGemvLanesMulti<S: TrainScalar>(_ w: UnsafePointer<S>, rows: Int, cols: Int, _ x: CVPtr<S>, xStride: Int,
+                                       _ out: VPtr<S>, outStride: Int, n: Int) {
+    for t in 0..<n { refGemvLanes(w, rows: rows, cols: cols, x + t * xStride, out + t * outStride) }
+}
+
+/// A decoder layer's activation, in place (sigmoid: sigmoidLanes).
+@inline(__always)
+func activationForward<S: TrainScalar>(_ o: VPtr<S>, _ n: Int, _ act: ModelConfig.Activation, slope: Float) {
+    if S.self == Float.self {
+        switch act {
+        case .relu: vae_tk_activation_forward(floats(o), n, 1, slope)
+        case .leakyReLU: vae_tk_activation_forward(floats(o), n, 2, slope)
+        case .sigmoid: vae_tk_sigmoid_lanes(floats(o), n)
+        case .none: break
+        }
+    } else { refActivationForward(o, n, act, slope: slope) }
+}
+
+func refActivationForward<S: TrainScalar>(_ o: VPtr<S>, _ n: Int, _ act: ModelConfig.Activation, slope: Float) {
+    switch act {
+    case .none: break
+    case .relu: for p in 0..<n { o[p] = o[p].replacing(with: 0, where: o[p] .< 0) }
+    case .leakyReLU:
+        let s = S(slope)
+        for p in 0..<n { o[p] = o[p].replacing(with: o[p] * s, where: o[p] .< 0) }
+    case .sigmoid: refSigmoidLanes(o, n)
+    }
+}
+
+/// d (the gradient w.r.t. an activation's output a) made the gradient w.r.t. its input.
+@inline(__always)
+func activationBackward<S: TrainScalar>(_ d: VPtr<S>, _ a: CVPtr<S>, _ n: Int, _ act: ModelConfig.Activation, slope: Float) {
+    if S.self == Float.self {
+        switch act {
+        case .relu: vae_tk_activation_backward(floats(d), floats(a), n, 1, slope)
+        case .leakyReLU: vae_tk_activation_backward(floats(d), floats(a), n, 2, slope)
+        case .sigmoid: vae_tk_activation_backward(floats(d), floats(a), n, 3, slope)
+        case .none: break
+        }
+    } else { refActivationBackward(d, a, n, act, slope: slope) }
+}
+
+func refActivationBackward<S: TrainScalar>(_ d: VPtr<S>, _ a: CVPtr<S>, _ n: Int, _ act: ModelConfig.Activation, slope: Float) {
+    switch act {
+    case .none: break
+    case .relu: for q in 0..<n { d[q] = d[q].replacing(with: 0, where: a[q] .<= 0) }
+    case .leakyReLU:
+        let s = S(slope)
+        for q in 0..<n { d[q] = d[q].replacing(with: d[q] * s, where: a[q] .<= 0) }
+    case .sigmoid: for q in 0..<n { d[q] = d[q] * a[q] * (1 - a[q]) }
+    }
+}
+
+/// BCE summed over n pixels per lane, each log clamped at -100 as PyTorch does.
+@inline(__always)
+func bceForward<S: TrainScalar>(_ out: CVPtr<S>, _ x: CVPtr<S>, _ n: Int) -> SIMD16<S> {
+    if S.self == Float.self {
+        var r = SIMD16<S>()
+        withUnsafeMutablePointer(to: &r) { vae_tk_bce_forward(floats(out), floats(x), n, floats($0)) }
+        return r
+    }
+    return refBCEForward(out, x, n)
+}
+
+func refBCEForward<S: TrainScalar>(_ out: CVPtr<S>, _ x: CVPtr<S>, _ n: Int) -> SIMD16<S> {
+    var rec = SIMD16<S>()
+    let floor = SIMD16<S>(repeating: -100)
+    for p in 0..<n {
+        let pr = out[p], tg = x[p]
+        let lpr = S.vlog(pr), l1pr = S.vlog(1 - pr)
+        let lp = lpr.replacing(with: floor, where: lpr .< floor)
+        let l1p = l1pr.replacing(with: floor, where: l1pr .< floor)
+        rec -= tg * lp + (1 - tg) * l1p
+    }
+    return rec
+}
+
+/// Sigmoid + BCE, as PyTorch chains them: dL/dp = (p - x) / max(p(1-p), 1e-12), times p(1-p).
+@inline(__always)
+func bceBackward<S: TrainScalar>(_ out: CVPtr<S>, _ x: CVPtr<S>, mask: SIMD16<S>, _ n: Int, _ d: VPtr<S>) {
+    if S.self == Float.self {
+        var m = mask
+        withUnsafePointer(to: &m) { vae_tk_bce_backward(floats(out), floats(x), floats($0), n, floats(d)) }
+    } else { refBCEBackward(out, x, mask: mask, n, d) }
+}
+
+func refBCEBackward<S: TrainScalar>(_ out: CVPtr<S>, _ x: CVPtr<S>, mask: SIMD16<S>, _ n: Int, _ d: VPtr<S>) {
+    let tiny = SIMD16<S>(repeating: S(1e-12))
+    for p in 0..<n {
+        let pr = out[p]
+        let s = pr * (1 - pr)
+        d[p] = (pr - x[p]) / s.replacing(with: tiny, where: s .< tiny) * s * mask
+    }
+}
+
+/// One step of backpropagation through time: the gates' pre-activation gradients into d
+/// ([i f g o] x H) from dh and dc, and dc carried to the previous step.
+@inline(__always)
+func lstmCellBackward<S: TrainScalar>(_ g: CVPtr<S>, _ cp: CVPtr<S>, _ tct: CVPtr<S>, _ dh: CVPtr<S>, _ dc: VPtr<S>,
+                                      _ d: VPtr<S>, H: Int) {
+    if S.self == Float.self {
+        vae_tk_lstm_cell_backward(floats(g), floats(cp), floats(tct), floats(dh), floats(dc), floats(d), H)
+    } else { refLSTMCellBackward(g, cp, tct, dh, dc, d, H: H) }
+}
+
+func refLSTMCellBackward<S: TrainScalar>(_ g: CVPtr<S>, _ cp: CVPtr<S>, _ tct: CVPtr<S>, _ dh: CVPtr<S>, _ dc: VPtr<S>,
+                                         _ d: VPtr<S>, H: Int) {
+    for j in 0..<H {
+        let ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j]
+        let tcv = tct[j]
+        let dhj = dh[j]
+        let dcj = dc[j] + dhj * og * (1 - tcv * tcv)
+        d[j] = dcj * gg * ig * (1 - ig)
+        d[H + j] = dcj * cp[j] * fg * (1 - fg)
+        d[2 * H + j] = dcj * ig * (1 - gg * gg)
+        d[3 * H + j] = dhj * tcv * og * (1 - og)
+        dc[j] = dcj * fg
     }
 }
 

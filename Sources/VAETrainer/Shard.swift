@@ -5,6 +5,10 @@ public final class Shard<S: TrainScalar> {
     public let config: ModelConfig
     let layout: ParamLayout
     let T: Int, I: Int, H: Int, G: Int, L: Int
+    /// Row strides (in vectors) of h and of gates/dA: one vector more than a row, so that the
+    /// rows of one tile (H = 128 vectors = 8 KiB, G = 32 KiB apart otherwise) do not all fall
+    /// in the same L1 cache set when the outer products walk down the 28 steps.
+    let HS: Int, GS: Int
 
     // Inputs for one step.
     let x: VPtr<S>          // [T][I]: row t of 16 images
@@ -12,11 +16,11 @@ public final class Shard<S: TrainScalar> {
     public var mask = SIMD16<S>(repeating: 1)  // 0 for lanes that hold no image
 
     // LSTM state kept for backpropagation through time.
-    let gates: VPtr<S>      // [T][4H] after their nonlinearities (i, f, g, o)
+    let gates: VPtr<S>      // [T][4H] (row stride GS) after their nonlinearities (i, f, g, o)
     let c: VPtr<S>          // [T+1][H], c[0] = 0
-    let h: VPtr<S>          // [T+1][H], h[0] = 0
+    let h: VPtr<S>          // [T+1][H] (row stride HS), h[0] = 0
     let tc: VPtr<S>         // [T][H] tanh(c_t)
-    let dA: VPtr<S>         // [T][4H] gradient w.r.t. the gates' pre-activations
+    let dA: VPtr<S>         // [T][4H] (row stride GS) gradient w.r.t. the gates' pre-activations
     let dh: VPtr<S>, dc: VPtr<S>
 
     public let mu: VPtr<S>, logvar: VPtr<S>, z: VPtr<S>
@@ -39,12 +43,13 @@ public final class Shard<S: TrainScalar> {
         self.config = config
         layout = ParamLayout(config)
         T = config.imageSize; I = config.imageSize; H = config.hidden; G = 4 * config.hidden; L = config.latent
+        HS = H + 1; GS = G + 1
         func alloc(_ n: Int) -> VPtr<S> {
             let p = VPtr<S>.allocate(capacity: max(n, 1)); p.initialize(repeating: SIMD16<S>(), count: max(n, 1)); return p
         }
         x = alloc(T * I); eps = alloc(L)
-        gates = alloc(T * G); c = alloc((T + 1) * H); h = alloc((T + 1) * H); tc = alloc(T * H)
-        dA = alloc(T * G); dh = alloc(H); dc = alloc(H)
+        gates = alloc(T * GS); c = alloc((T + 1) * H); h = alloc((T + 1) * HS); tc = alloc(T * H)
+        dA = alloc(T * GS); dh = alloc(H); dc = alloc(H)
         mu = alloc(L); logvar = alloc(L); z = alloc(L); dmu = alloc(L); dlv = alloc(L)
         var sizes = [config.view.c * config.view.h * config.view.w]
         for (i, l) in config.layers.enumerated() {
@@ -97,14 +102,19 @@ public final class Shard<S: TrainScalar> {
         c.update(repeating: SIMD16<S>(), count: H)
         h.update(repeating: SIMD16<S>(), count: H)
         let bih = params + lay.bih, bhh = params + lay.bhh
+        // The input projection of every step first (one product over all T steps), then the
+        // recurrent one step by step: each gate accumulates the same products in the same order.
         for t in 0..<T {
-            let g = gates + t * G
+            let g = gates + t * GS
             for r in 0..<G { g[r] = SIMD16<S>(repeating: bih[r] + bhh[r]) }
-            gemvLanes(params + lay.wih, rows: G, cols: I, x + t * I, g)
-            gemvLanes(params + lay.whh, rows: G, cols: H, h + t * H, g)
-            lstmCellForward(g, c + t * H, c + (t + 1) * H, tc + t * H, h + (t + 1) * H, H: H)
         }
-        let hT = h + T * H
+        gemvLanesMulti(params + lay.wih, rows: G, cols: I, x, xStride: I, gates, outStride: GS, n: T)
+        for t in 0..<T {
+            let g = gates + t * GS
+            gemvLanes(params + lay.whh, rows: G, cols: H, h + t * HS, g)
+            lstmCellForward(g, c + t * H, c + (t + 1) * H, tc + t * H, h + (t + 1) * HS, H: H)
+        }
+        let hT = h + T * HS
         for l in 0..<L { mu[l] = SIMD16<S>(repeating: params[lay.muB + l]); logvar[l] = SIMD16<S>(repeating: params[lay.lvB + l]) }
         gemvLanes(params + lay.muW, rows: L, cols: H, hT, mu)
         gemvLanes(params + lay.lvW, rows: L, cols: H, hT, logvar)
@@ -119,16 +129,7 @@ public final class Shard<S: TrainScalar> {
         acts[0].update(from: z, count: L)
         decode(params)
         // BCE summed over pixels, each log clamped at -100 as PyTorch does.
-        let out = acts[config.layers.count]
-        var rec = SIMD16<S>()
-        let floor = SIMD16<S>(repeating: -100)
-        for p in 0..<(T * I) {
-            let pr = out[p], tg = x[p]
-            let lpr = S.vlog(pr), l1pr = S.vlog(1 - pr)
-            let lp = lpr.replacing(with: floor, where: lpr .< floor)
-            let l1p = l1pr.replacing(with: floor, where: l1pr .< floor)
-            rec -= tg * lp + (1 - tg) * l1p
-        }
+        let rec = bceForward(acts[config.layers.count], x, T * I)
         recLanes = rec * mask
     }
 
@@ -138,15 +139,7 @@ public final class Shard<S: TrainScalar> {
             let side = config.side(atLayer: i)
             deconvForward(input: acts[i], inC: l.inChannels, side: side, w: params + layout.convW[i],
                           b: params + layout.convB[i], outC: l.outChannels, k: l.kernel, output: acts[i + 1])
-            let o = acts[i + 1], n = actSizes[i + 1]
-            switch l.activation {
-            case .none: break
-            case .relu: for p in 0..<n { o[p] = o[p].replacing(with: 0, where: o[p] .< 0) }
-            case .leakyReLU:
-                let s = S(l.slope)
-                for p in 0..<n { o[p] = o[p].replacing(with: o[p] * s, where: o[p] .< 0) }
-            case .sigmoid: sigmoidLanes(o, n)
-            }
+            activationForward(acts[i + 1], actSizes[i + 1], l.activation, slope: l.slope)
         }
     }
 
@@ -164,15 +157,7 @@ public final class Shard<S: TrainScalar> {
         let lay = layout
         let nl = config.layers.count
         // Sigmoid + BCE, as PyTorch chains them: dL/dp = (p - x) / max(p(1-p), 1e-12), times p(1-p).
-        do {
-            let out = acts[nl], d = dacts[nl]
-            let tiny = SIMD16<S>(repeating: S(1e-12))
-            for p in 0..<(T * I) {
-                let pr = out[p]
-                let s = pr * (1 - pr)
-                d[p] = (pr - x[p]) / s.replacing(with: tiny, where: s .< tiny) * s * mask
-            }
-        }
+        bceBackward(acts[nl], x, mask: mask, T * I, dacts[nl])
         for i in stride(from: nl - 1, through: 0, by: -1) {
             let l = config.layers[i]
             let side = config.side(atLayer: i)
@@ -183,15 +168,7 @@ public final class Shard<S: TrainScalar> {
             if i > 0 {
                 // Through the previous layer's activation, using its output's sign.
                 let p = config.layers[i - 1]
-                let a = acts[i], d = dacts[i], n = actSizes[i]
-                switch p.activation {
-                case .none: break
-                case .relu: for q in 0..<n { d[q] = d[q].replacing(with: 0, where: a[q] .<= 0) }
-                case .leakyReLU:
-                    let s = S(p.slope)
-                    for q in 0..<n { d[q] = d[q].replacing(with: d[q] * s, where: a[q] .<= 0) }
-                case .sigmoid: for q in 0..<n { d[q] = d[q] * a[q] * (1 - a[q]) }
-                }
+                activationBackward(dacts[i], acts[i], actSizes[i], p.activation, slope: p.slope)
             }
         }
         // Sampling and KL: z = mu + eps * exp(lv / 2); KL = -1/2 sum(1 + lv - mu^2 - exp(lv)).
@@ -201,7 +178,7 @@ public final class Shard<S: TrainScalar> {
             dmu[l] = (dz[l] + mu[l] * mask)
             dlv[l] = dz[l] * eps[l] * sd * 0.5 + (S.vexp(logvar[l]) - 1) * 0.5 * mask
         }
-        let hT = UnsafePointer(h + T * H)
+        let hT = UnsafePointer(h + T * HS)
         outerAccumulate(dmu, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.muW)
         outerAccumulate(dlv, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.lvW)
         for l in 0..<L { grad[lay.muB + l] += hsum(dmu[l]); grad[lay.lvB + l] += hsum(dlv[l]) }
@@ -211,27 +188,16 @@ public final class Shard<S: TrainScalar> {
         // Backpropagation through time.
         dc.update(repeating: SIMD16<S>(), count: H)
         for t in stride(from: T - 1, through: 0, by: -1) {
-            let g = gates + t * G, d = dA + t * G
-            let cp = c + t * H, tct = tc + t * H
-            for j in 0..<H {
-                let ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j]
-                let tcv = tct[j]
-                let dhj = dh[j]
-                let dcj = dc[j] + dhj * og * (1 - tcv * tcv)
-                d[j] = dcj * gg * ig * (1 - ig)
-                d[H + j] = dcj * cp[j] * fg * (1 - fg)
-                d[2 * H + j] = dcj * ig * (1 - gg * gg)
-                d[3 * H + j] = dhj * tcv * og * (1 - og)
-                dc[j] = dcj * fg
-            }
+            let g = gates + t * GS, d = dA + t * GS
+            lstmCellBackward(g, c + t * H, tc + t * H, dh, dc, d, H: H)
             dh.update(repeating: SIMD16<S>(), count: H)
             if t > 0 { gemvTLanes(params + lay.whh, rows: G, cols: H, d, dh) }
         }
-        outerAccumulate(dA, dyStride: G, x, xStride: I, steps: T, rows: G, cols: I, grad + lay.wih)
-        outerAccumulate(dA, dyStride: G, h, xStride: H, steps: T, rows: G, cols: H, grad + lay.whh)
+        outerAccumulate(dA, dyStride: GS, x, xStride: I, steps: T, rows: G, cols: I, grad + lay.wih)
+        outerAccumulate(dA, dyStride: GS, h, xStride: HS, steps: T, rows: G, cols: H, grad + lay.whh)
         for r in 0..<G {
             var a = SIMD16<S>()
-            for t in 0..<T { a += dA[t * G + r] }
+            for t in 0..<T { a += dA[t * GS + r] }
             let s = hsum(a)
             grad[lay.bih + r] += s
             grad[lay.bhh + r] += s

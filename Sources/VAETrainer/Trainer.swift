@@ -246,3 +246,20 @@ public final class Trainer {
         }
     }
 }
+
+/// Floating-point operations per image (a multiply-add counts two), from the model's shape:
+/// the LSTM's input and recurrent products over all steps, the two heads and the transposed
+/// convolutions; training adds the backward pass (input gradients and weight gradients of each,
+/// the recurrent input gradient for steps 1...T-1). Elementwise work and Adam are not counted.
+public func flopsPerImage(_ c: ModelConfig, training: Bool) -> Double {
+    let T = Double(c.imageSize), I = Double(c.imageSize), H = Double(c.hidden), G = Double(c.gates), L = Double(c.latent)
+    var deconv = 0.0
+    for (i, l) in c.layers.enumerated() {
+        let s = Double(c.side(atLayer: i))
+        deconv += Double(l.inChannels * l.outChannels * l.kernel * l.kernel) * s * s
+    }
+    let forward = T * G * (I + H) + 2 * L * H + deconv
+    if !training { return 2 * forward }
+    let backward = T * G * (I + H) + (T - 1) * G * H + 4 * L * H + 2 * deconv
+    return 2 * (forward + backward)
+}

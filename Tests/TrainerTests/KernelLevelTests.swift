@@ -1,4 +1,5 @@
 import CPUFeatures
+import Checkpoint
 import TrainerKernels
 import XCTest
 @testable import VAETrainer
@@ -208,6 +209,138 @@ final class KernelLevelTests: XCTestCase {
             lstmCellForward(&gt, cPrev, &c, &t, &h, H: H)
             XCTAssertEqual(bits(gt), bits(refG), "LSTM gates at \(level)")
             XCTAssertEqual(bits(c) + bits(t) + bits(h), bits(refC) + bits(refT) + bits(refH), "LSTM state at \(level)")
+        }
+    }
+
+    /// The wide register tiles (AVX-512's 16-row, 16-column and 4 x 4 tiles, 8-channel deconv
+    /// tiles) at shapes with whole tiles and every kind of remainder, and the model's own shapes.
+    func testWideTilesMatchTheSwiftReference() {
+        var g = Gen(s: 5)
+        for (rows, cols) in [(37, 21), (64, 33), (16, 16), (512, 28), (19, 130)] {
+            let w = g.floats(rows * cols), x = g.lanes(cols), out0 = g.lanes(rows), dy = g.lanes(rows), dx0 = g.lanes(cols)
+            var refOut = out0, refDx = dx0
+            refGemvLanes(w, rows: rows, cols: cols, x, &refOut)
+            refGemvTLanes(w, rows: rows, cols: cols, dy, &refDx)
+            let steps = 5
+            let dys = g.lanes(steps * (rows + 1)), xs = g.lanes(steps * (cols + 2)), gw0 = g.floats(rows * cols)
+            var refGw = gw0
+            refOuterAccumulate(dys, dyStride: rows + 1, xs, xStride: cols + 2, steps: steps, rows: rows, cols: cols, &refGw)
+            // Several right-hand sides (7: one group of four and three left), strided.
+            let n = 7
+            let xm = g.lanes(n * (cols + 3)), om0 = g.lanes(n * (rows + 2))
+            var refOm = om0
+            refGemvLanesMulti(w, rows: rows, cols: cols, xm, xStride: cols + 3, &refOm, outStride: rows + 2, n: n)
+            var refOmLoop = om0
+            for t in 0..<n {
+                var o = Array(refOmLoop[(t * (rows + 2))..<(t * (rows + 2) + rows)])
+                refGemvLanes(w, rows: rows, cols: cols, Array(xm[(t * (cols + 3))..<(t * (cols + 3) + cols)]), &o)
+                refOmLoop.replaceSubrange((t * (rows + 2))..<(t * (rows + 2) + rows), with: o)
+            }
+            XCTAssertEqual(bits(refOm), bits(refOmLoop), "refGemvLanesMulti is gemvLanes per step")
+            atEachLevel { level in
+                var o = out0, d = dx0, gw = gw0, om = om0
+                gemvLanes(w, rows: rows, cols: cols, x, &o)
+                gemvTLanes(w, rows: rows, cols: cols, dy, &d)
+                outerAccumulate(dys, dyStride: rows + 1, xs, xStride: cols + 2, steps: steps, rows: rows, cols: cols, &gw)
+                gemvLanesMulti(w, rows: rows, cols: cols, xm, xStride: cols + 3, &om, outStride: rows + 2, n: n)
+                XCTAssertEqual(bits(o), bits(refOut), "gemvLanes \(rows)x\(cols) at \(level)")
+                XCTAssertEqual(bits(d), bits(refDx), "gemvTLanes \(rows)x\(cols) at \(level)")
+                XCTAssertEqual(bits(gw), bits(refGw), "outerAccumulate \(rows)x\(cols) at \(level)")
+                XCTAssertEqual(bits(om), bits(refOm), "gemvLanesMulti \(rows)x\(cols) at \(level)")
+            }
+            XCTAssertNotEqual(bits(refGw), bits(gw0))
+        }
+        // Deconvolutions: channels at 8 and past it (8-channel tiles plus 4- and 1-channel rest),
+        // inC a multiple of 4 and not, and the standard model's layers 0 and 1.
+        for (inC, outC, side, k) in [(9, 13, 3, 5), (16, 13, 2, 9), (13, 10, 3, 7), (8, 8, 2, 4), (11, 17, 2, 3), (4, 2, 4, 3)] {
+            let os = side + k - 1
+            let input = g.lanes(inC * side * side), w = g.floats(inC * outC * k * k), b = g.floats(outC)
+            let dOut = g.lanes(outC * os * os), gw0 = g.floats(inC * outC * k * k), gb0 = g.floats(outC)
+            var refY = [SIMD16<Float>](repeating: .zero, count: outC * os * os)
+            var refDIn = [SIMD16<Float>](repeating: .zero, count: inC * side * side)
+            var refGw = gw0, refGb = gb0
+            refDeconvForward(input: input, inC: inC, side: side, w: w, b: b, outC: outC, k: k, output: &refY)
+            refDeconvBackwardInput(dOut: dOut, outC: outC, side: side, w: w, inC: inC, k: k, dIn: &refDIn)
+            refDeconvBackwardWeights(input: input, inC: inC, side: side, dOut: dOut, outC: outC, k: k, gw: &refGw, gb: &refGb)
+            atEachLevel { level in
+                let tag = "\(inC)x\(side)x\(side) -> \(outC), k \(k) at \(level)"
+                var y = [SIMD16<Float>](repeating: .zero, count: outC * os * os)
+                var dIn = [SIMD16<Float>](repeating: .zero, count: inC * side * side)
+                var gw = gw0, gb = gb0
+                deconvForward(input: input, inC: inC, side: side, w: w, b: b, outC: outC, k: k, output: &y)
+                deconvBackwardInput(dOut: dOut, outC: outC, side: side, w: w, inC: inC, k: k, dIn: &dIn)
+                deconvBackwardWeights(input: input, inC: inC, side: side, dOut: dOut, outC: outC, k: k, gw: &gw, gb: &gb)
+                XCTAssertEqual(bits(y), bits(refY), "deconvForward " + tag)
+                XCTAssertEqual(bits(dIn), bits(refDIn), "deconvBackwardInput " + tag)
+                XCTAssertEqual(bits(gw), bits(refGw), "deconvBackwardWeights (w) " + tag)
+                XCTAssertEqual(bits(gb), bits(refGb), "deconvBackwardWeights (b) " + tag)
+            }
+        }
+    }
+
+    /// The elementwise passes of Shard (activations, the BCE and its gradient, the LSTM cell's
+    /// backward step) against their Swift definitions, with zeros of both signs, values at the
+    /// BCE's clamp, 0 and 1 as outputs, and saturated gates.
+    func testElementwisePassesMatchTheSwiftReference() {
+        var g = Gen(s: 6)
+        let n = 97
+        let v = g.lanes(n), a0 = g.lanes(n), d0 = g.lanes(n)
+        // Activation outputs: exact zeros of both signs come from Gen.value; sigmoid outputs in [0, 1].
+        let sig = (0..<n).map { _ in SIMD16<Float>((0..<16).map { _ in g.next() % 16 == 0 ? Float(g.next() % 2) : g.unit() }) }
+        let targets = (0..<n).map { _ in SIMD16<Float>((0..<16).map { _ in g.next() % 3 == 0 ? Float(g.next() % 2) : g.unit() }) }
+        // Probabilities from 0 and 1 exactly through tiny (log below -100) to ordinary.
+        let probs = (0..<n).map { _ in
+            SIMD16<Float>((0..<16).map { _ in
+                switch g.next() % 8 {
+                case 0: return Float(g.next() % 2)
+                case 1: return Float(g.unit()) * 1e-30
+                case 2: return 1 - Float(g.unit()) * 1e-7
+                default: return g.unit()
+                }
+            })
+        }
+        var mask = SIMD16<Float>(repeating: 1); mask[13] = 0; mask[14] = 0; mask[15] = 0
+        let H = 37
+        let gates = (0..<(4 * H)).map { _ in SIMD16<Float>((0..<16).map { _ in g.unit() }) }
+        let cp = g.lanes(H), tct = (0..<H).map { _ in SIMD16<Float>((0..<16).map { _ in g.unit() * 2 - 1 }) }
+        let dh = g.lanes(H), dc0 = g.lanes(H)
+        var refs: [[UInt32]] = []
+        do {
+            for act in [ModelConfig.Activation.relu, .leakyReLU, .sigmoid] {
+                var o = v
+                refActivationForward(&o, n, act, slope: 0.01)
+                var d = d0
+                refActivationBackward(&d, act == .sigmoid ? sig : a0, n, act, slope: 0.01)
+                refs.append(bits(o)); refs.append(bits(d))
+            }
+            refs.append(bits([refBCEForward(probs, targets, n)]))
+            var d = d0
+            refBCEBackward(probs, targets, mask: mask, n, &d)
+            refs.append(bits(d))
+            var dc = dc0, dA = [SIMD16<Float>](repeating: .zero, count: 4 * H)
+            refLSTMCellBackward(gates, cp, tct, dh, &dc, &dA, H: H)
+            refs.append(bits(dc) + bits(dA))
+        }
+        XCTAssertNotEqual(refs[0], bits(v), "ReLU changed nothing")
+        XCTAssert(refs[6].allSatisfy { Float(bitPattern: $0).isFinite }, "BCE not finite")
+        atEachLevel { level in
+            var got: [[UInt32]] = []
+            for act in [ModelConfig.Activation.relu, .leakyReLU, .sigmoid] {
+                var o = v
+                activationForward(&o, n, act, slope: 0.01)
+                var d = d0
+                activationBackward(&d, act == .sigmoid ? sig : a0, n, act, slope: 0.01)
+                got.append(bits(o)); got.append(bits(d))
+            }
+            got.append(bits([bceForward(probs, targets, n)]))
+            var d = d0
+            bceBackward(probs, targets, mask: mask, n, &d)
+            got.append(bits(d))
+            var dc = dc0, dA = [SIMD16<Float>](repeating: .zero, count: 4 * H)
+            lstmCellBackward(gates, cp, tct, dh, &dc, &dA, H: H)
+            got.append(bits(dc) + bits(dA))
+            let names = ["relu", "relu'", "leaky", "leaky'", "sigmoid", "sigmoid'", "bce", "bce'", "lstm backward"]
+            for i in 0..<names.count { XCTAssertEqual(got[i], refs[i], "\(names[i]) at \(level)") }
         }
     }
 

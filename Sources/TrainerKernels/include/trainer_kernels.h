@@ -50,6 +50,38 @@ void vae_tk_exp_lanes(const float *x, float *out, ptrdiff_t n);
 /// compute it (VAE_ISA_PORTABLE: in software). For the tests.
 void vae_tk_fma_lanes(const float *a, const float *b, const float *c, float *out, ptrdiff_t n);
 
+// ---- Faster forms of the kernels above: the same bits (each output accumulated in the same
+// order), wider register tiles where the level has the registers (AVX-512).
+
+/// gemv_lanes for n right-hand sides: out_t[r] += sum_k w[r, k] * x_t[k], x_t = x + t*xStride
+/// vectors, out_t = out + t*outStride vectors (the LSTM's input projection for all steps).
+void vae_tk_gemv_lanes_multi(const float *w, ptrdiff_t rows, ptrdiff_t cols, const float *x, ptrdiff_t xStride,
+                             float *out, ptrdiff_t outStride, ptrdiff_t n);
+void vae_tk_gemv_lanes_fast(const float *w, ptrdiff_t rows, ptrdiff_t cols, const float *x, float *out);
+void vae_tk_gemvt_lanes_fast(const float *w, ptrdiff_t rows, ptrdiff_t cols, const float *dy, float *dx);
+void vae_tk_outer_accumulate_fast(const float *dy, ptrdiff_t dyStride, const float *x, ptrdiff_t xStride,
+                                  ptrdiff_t steps, ptrdiff_t rows, ptrdiff_t cols, float *gw);
+void vae_tk_deconv_forward_fast(const float *input, ptrdiff_t inC, ptrdiff_t side, const float *w, const float *b,
+                                ptrdiff_t outC, ptrdiff_t k, float *output);
+void vae_tk_deconv_backward_input_fast(const float *dOut, ptrdiff_t outC, ptrdiff_t side, const float *w,
+                                       ptrdiff_t inC, ptrdiff_t k, float *dIn);
+void vae_tk_deconv_backward_weights_fast(const float *input, ptrdiff_t inC, ptrdiff_t side, const float *dOut,
+                                         ptrdiff_t outC, ptrdiff_t k, float *gw, float *gb);
+
+// ---- The elementwise passes of Shard.forward and Shard.backward (their ref* in Shard.swift).
+
+/// In place: kind 1 ReLU, 2 LeakyReLU(slope).
+void vae_tk_activation_forward(float *o, ptrdiff_t n, int32_t kind, float slope);
+/// d through the activation whose output is a: kind 1 ReLU, 2 LeakyReLU(slope), 3 sigmoid.
+void vae_tk_activation_backward(float *d, const float *a, ptrdiff_t n, int32_t kind, float slope);
+/// The BCE of n pixels summed per lane into rec (one vector), each log clamped at -100.
+void vae_tk_bce_forward(const float *out, const float *x, ptrdiff_t n, float *rec);
+/// The BCE's gradient through the output sigmoid, times mask (one vector).
+void vae_tk_bce_backward(const float *out, const float *x, const float *mask, ptrdiff_t n, float *d);
+/// One step of backpropagation through time: gate gradients into d ([i f g o] x H), dc updated.
+void vae_tk_lstm_cell_backward(const float *g, const float *cPrev, const float *tanhC, const float *dh, float *dc,
+                               float *d, ptrdiff_t H);
+
 #ifdef __cplusplus
 }
 #endif
