@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CZlib", "ToolSupport"], path: "Sources/ImageIO"),
 
         // The model, its gradients, Adam, MNIST loading: everything vae-train needs.
-        .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder", "TrainerKernels"],
+        .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder", "TrainerKernels", "ToolSupport"],
                 path: "Sources/VAETrainer"),
 
         .executableTarget(name: "vae-train",

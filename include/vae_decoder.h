@@ -50,7 +50,8 @@ enum {
     VAE_ERR_BAD_ARGUMENT = 13,             /* null pointer, uninitialised state, bad size */
     VAE_ERR_BAD_QUANTISATION = 14,         /* int8 image: a quantisation field out of range (docs/quantisation.md) */
     VAE_ERR_ACCUMULATOR_BOUND = 15,        /* int8 image: a layer's worst-case sum does not fit int32 */
-    VAE_ERR_PRECISION_NOT_BUILT = 16       /* this build leaves out the image's precision */
+    VAE_ERR_PRECISION_NOT_BUILT = 16,      /* this build leaves out the image's precision */
+    VAE_ERR_NON_FINITE_WEIGHT = 17         /* float32 image: a weight or bias is NaN or infinite */
 };
 
 /*

@@ -3,7 +3,7 @@
 # line and a non-zero exit without touching anything. Needs release builds of vae-train, vae-gen.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-BIN=.build/release
+BIN=${BIN:-.build/release}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 FIX=Tests/TrainerTests/Fixtures
 pass=0; fail=0
@@ -72,6 +72,30 @@ expect_error "truncated checkpoint" "cut.vaeckpt" $BIN/vae-gen --checkpoint "$T/
 expect_error "data file as checkpoint" "bad magic" $BIN/vae-gen --checkpoint $FIX/mnist-test-first256.idx3.gz
 head -c 3000 "$T/d.vaed" > "$T/cut.vaed"
 expect_error "truncated decoder image" "truncated" $BIN/vae-gen --decoder-image "$T/cut.vaed"
+# Inputs that are not regular files are refused before a byte is read, with the true reason
+# (a FIFO used to block vae-train forever); `timeout` turns a hang into a failure.
+mkfifo "$T/fifo"; mkdir -p "$T/adir"
+for f in "$T/adir:is a directory" "$T/fifo:is a FIFO" "/dev/zero:is a character device" "/dev/urandom:is a character device"; do
+  expect_error "--decoder-image ${f%%:*}" "${f#*:}" timeout 20 $BIN/vae-gen --decoder-image "${f%%:*}" -n 1 --out "$T/x"
+  expect_error "--checkpoint ${f%%:*}" "${f#*:}" timeout 20 $BIN/vae-gen --checkpoint "${f%%:*}" -n 1 --out "$T/x"
+  expect_error "--resume ${f%%:*}" "${f#*:}" timeout 20 $BIN/vae-train --data "$T/data" --epochs 1 --out "$T/o8" --resume "${f%%:*}"
+done
+mkdir -p "$T/fifodata"; mkfifo "$T/fifodata/train-images-idx3-ubyte.gz"; cp $FIX/mnist-test-first256.idx3.gz "$T/fifodata/t10k-images-idx3-ubyte.gz"
+expect_error "a FIFO as MNIST data" "is a FIFO" timeout 20 $BIN/vae-train --data "$T/fifodata" --epochs 1 --out "$T/o9"
+expect_error "not a decoder image" "not a decoder image" $BIN/vae-gen --decoder-image checkpoints/vae-mnist.vaeckpt -n 1 --out "$T/x"
+out=$($BIN/vae-gen --checkpoint "$(printf '%s/bad\033[2Jname' "$T")" 2>&1)
+grep -qF 'bad\x1b[2Jname' <<<"$out" && ! grep -q $'\033' <<<"$out" && ok || bad "control bytes in a name are escaped: $out"
+# NaN and infinite weights (a forged CRC): refused with code 17's reason, not decoded to blank digits.
+for bits in 0x7fc00000 0xff800000; do
+  python3 - "$T/d.vaed" "$T/nan.vaed" $bits <<'PY'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<I", b, struct.unpack_from("<I", b, 64 + 36)[0] + 40, int(sys.argv[3], 16))   # a weight of layer 0
+struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[16:struct.unpack_from("<I", b, 8)[0]])))
+open(sys.argv[2], "wb").write(b)
+PY
+  expect_error "non-finite weight $bits in a decoder image" "NaN or infinite" $BIN/vae-gen --decoder-image "$T/nan.vaed" -n 1 --out "$T/x"
+done
 # int8: the shipped quantised decoder, from the checkpoint and exported raw; its digits are not
 # float32's; thread count and kernel choice do not change any digit.
 o8=$($BIN/vae-gen --precision int8 -n 100 --out "$T/g8" 2>&1)

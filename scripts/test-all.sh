@@ -37,6 +37,8 @@ stage "swift test (XCTest, release build)" swift test -c release -Xswiftc -enabl
 count_xctest
 stage "command-line tests" scripts/cli-tests.sh
 count_plain
+stage "kill -9 during training (checkpoints stay whole, resume is bit-identical)" scripts/kill-tests.sh
+count_plain
 stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
 count_plain
 stage "portability (qemu: x86-64 without AVX-512 or FMA, arm64; a consumer package by version)" scripts/portability-tests.sh

@@ -15,7 +15,7 @@ public struct CheckpointError: Error, CustomStringConvertible {
     public let path: String
     public let problem: String
     public init(path: String, problem: String) { self.path = path; self.problem = problem }
-    public var description: String { "\(path): \(problem)" }
+    public var description: String { "\(Path.shown(path)): \(problem)" }
 }
 
 /// The optimiser and RNG state a run needs to resume (docs/checkpoint-format.md, 1.4).

@@ -8,6 +8,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ToolSupport
 import VAEDecoder
 
 /// Reads checkpoint v1. Nothing in the file is trusted before it is checked: lengths against the
@@ -24,48 +25,30 @@ public enum CheckpointReader {
         var headerLength: Int
     }
 
-    /// A regular file opened for reads at offsets (the same checks as readFile).
+    /// A regular file opened for reads at offsets (ToolSupport's RegularFile: FIFOs, devices
+    /// and folders refused before a byte is read, the size capped first).
     final class PartialFile {
-        let path: String
-        let fd: Int32
-        let size: Int
-        deinit { close(fd) }
+        let file: RegularFile
+        var path: String { file.path }
+        var size: Int { file.size }
         init(_ path: String) throws {
-            var st = stat()
-            guard stat(path, &st) == 0 else {
-                throw CheckpointError(path: path, problem: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
-            }
-            guard (st.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: "not a regular file") }
-            guard st.st_size <= fileMax else { throw CheckpointError(path: path, problem: "\(st.st_size) bytes is larger than any checkpoint (1 GiB cap)") }
-            let fd = open(path, O_RDONLY)
-            guard fd >= 0 else { throw CheckpointError(path: path, problem: "cannot read: \(String(cString: strerror(errno)))") }
-            self.path = path; self.fd = fd; self.size = Int(st.st_size)
+            do { file = try RegularFile(path, maxBytes: fileMax, what: "checkpoint") } catch { throw CheckpointError(path: path, problem: error.problem) }
         }
         /// Exactly `count` bytes at `offset` (callers have checked them against `size`).
         func read(at offset: Int, count: Int) throws -> [UInt8] {
-            var out = [UInt8](repeating: 0, count: count)
-            var done = 0
-            try out.withUnsafeMutableBytes { b in
-                while done < count {
-                    let n = pread(fd, b.baseAddress! + done, count - done, off_t(offset + done))
-                    if n < 0 { if errno == EINTR { continue }; throw CheckpointError(path: path, problem: "read failed: \(String(cString: strerror(errno)))") }
-                    if n == 0 { throw CheckpointError(path: path, problem: "truncated: the file ended at \(offset + done) bytes while reading (it shrank?)") }
-                    done += n
-                }
-            }
-            return out
+            do { return try file.read(at: offset, count: count) } catch { throw CheckpointError(path: path, problem: error.problem) }
         }
     }
 
+    /// The whole file, once its preamble says it is a checkpoint: a 1 GiB file of something
+    /// else is refused after 16 bytes, not after reading it all.
     static func readFile(_ path: String) throws -> [UInt8] {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw CheckpointError(path: path, problem: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        let f = try PartialFile(path)
+        let pre = try f.read(at: 0, count: min(8, f.size))
+        if pre.count == 8, pre != CheckpointFormat.magic {
+            throw CheckpointError(path: path, problem: "not a VAE checkpoint (bad magic; expected \"VAECKPT\\0\")")
         }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: "not a regular file") }
-        guard st.st_size <= fileMax else { throw CheckpointError(path: path, problem: "\(st.st_size) bytes is larger than any checkpoint (1 GiB cap)") }
-        guard let d = FileManager.default.contents(atPath: path) else { throw CheckpointError(path: path, problem: "cannot read") }
-        return [UInt8](d)
+        return try f.read(at: 0, count: f.size)
     }
 
     /// `b` holds at least the header (the whole file, or its first bytes); `fileSize` is the

@@ -135,6 +135,7 @@ public enum AtomicFile {
         func fail(_ what: String, _ e: Int32) -> CheckpointError {
             CheckpointError(path: path, problem: "\(what): \(String(cString: strerror(e))); the previous file, if any, is untouched")
         }
+        removeStaleTemporaries(of: path)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         if fd < 0 { throw fail("cannot create a temporary file in \(dir)", errno) }
         var ok = false
@@ -156,6 +157,29 @@ public enum AtomicFile {
         guard durable else { return }
         let dfd = open(dir, O_RDONLY)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+}
+
+extension AtomicFile {
+    /// Removes `.NAME.tmp-PID` files beside `path` whose process is gone: what a kill (or a
+    /// power cut) during an earlier write left. A live writer's temporary (kill(pid, 0)
+    /// succeeds, or says EPERM: another user's process) is left alone. Returns how many went.
+    @discardableResult
+    public static func removeStaleTemporaries(of path: String) -> Int {
+        let dir = Path.dirname(path)
+        let prefix = ".\(Path.basename(path)).tmp-"
+        guard let d = opendir(dir) else { return 0 }
+        defer { closedir(d) }
+        var removed = 0
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid > 0 else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH { continue }
+            if unlink(Path.join(dir, name)) == 0 { removed += 1 }
+        }
+        return removed
     }
 }
 

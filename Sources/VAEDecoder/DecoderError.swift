@@ -17,6 +17,7 @@ public enum DecoderError: Int32, Error {
     case badQuantisation = 14
     case accumulatorBound = 15
     case precisionNotBuilt = 16
+    case nonFiniteWeight = 17
 
     /// One line for a person: what is wrong and, where it helps, what to do.
     public var message: StaticString {
@@ -37,6 +38,7 @@ public enum DecoderError: Int32, Error {
         case .badQuantisation: return "int8 decoder image: a width, zero point, clamp range, multiplier, shift or latent parameter is out of range, or pixel thresholds decrease (docs/quantisation.md)"
         case .accumulatorBound: return "int8 decoder image: a layer's worst-case sum of products does not fit the 32-bit accumulator (docs/quantisation.md, section 2)"
         case .precisionNotBuilt: return "this build of the runtime leaves out the decoder image's precision (float32 or int8)"
+        case .nonFiniteWeight: return "float32 decoder image: a weight or bias is NaN or infinite (it would decode blank or undefined digits)"
         }
     }
 }

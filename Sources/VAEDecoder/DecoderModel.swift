@@ -251,6 +251,10 @@ public struct DecoderModel {
                 layer.weights = (base + wOff).assumingMemoryBound(to: Float.self)
                 layer.bias = (base + bOff).assumingMemoryBound(to: Float.self)
                 layer.weightSlackBytes = min(wOff, total - (wOff + wBytes))
+                // NaN or infinite weights decode to blank or undefined digits: refused, as the
+                // checkpoint reader refuses them (exponent bits all ones, read as integers).
+                for j in 0..<taps where image.u32(wOff + 4 * j) & 0x7F80_0000 == 0x7F80_0000 { throw .nonFiniteWeight }
+                for j in 0..<outC where image.u32(bOff + 4 * j) & 0x7F80_0000 == 0x7F80_0000 { throw .nonFiniteWeight }
                 biggestBytes = max(biggestBytes, 4 * layer.outputCount)
             }
             layers[i] = layer

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import ToolSupport
 
 /// A set of 28x28 8-bit images read from an IDX file (gzip-compressed or plain).
 public struct ImageSet: Sendable {
@@ -23,7 +24,7 @@ public struct ImageSet: Sendable {
 public struct DataError: Error, CustomStringConvertible {
     public let path: String
     public let problem: String
-    public var description: String { "\(path): \(problem)" }
+    public var description: String { "\(Path.shown(path)): \(problem)" }
 }
 
 public enum MNIST {
@@ -108,10 +109,15 @@ public enum MNIST {
 
     /// Whole file, inflated if it is gzip (zlib's gzread passes plain files through).
     static func readMaybeGzip(_ path: String) throws -> [UInt8] {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw DataError(path: path, problem: FileManager.default.fileExists(atPath: path) ? "not readable" : "no such file")
+        // A regular file, checked on the open descriptor before zlib reads from it (a FIFO
+        // would block forever, /dev/zero never ends, a folder is not "missing").
+        let file: RegularFile
+        do { file = try RegularFile(path, maxBytes: maxBytes, what: "MNIST IDX") } catch { throw DataError(path: path, problem: error.problem) }
+        let fd = dup(file.fd)
+        guard fd >= 0, let gz = gzdopen(fd, "rb") else {
+            if fd >= 0 { close(fd) }
+            throw DataError(path: path, problem: "cannot open")
         }
-        guard let gz = gzopen(path, "rb") else { throw DataError(path: path, problem: "cannot open") }
         defer { gzclose(gz) }
         var out = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 1 << 20)

@@ -68,28 +68,38 @@ struct ModelOptions: ParsableArguments {
         let bytes = loadImage()
         let rt: LoadedDecoder
         do { rt = try LoadedDecoder(image: bytes, path: path) } catch {
-            fail("\(decoderImage ?? checkpoint): \(error.message)")
+            fail("\(Path.shown(decoderImage ?? checkpoint)): \(error.message)")
         }
         if let p = precision, "\(rt.model.precision.name)" != p.rawValue {
-            fail("\(decoderImage ?? checkpoint): the decoder image is \(rt.model.precision.name), not \(p.rawValue)")
+            fail("\(Path.shown(decoderImage ?? checkpoint)): the decoder image is \(rt.model.precision.name), not \(p.rawValue)")
         }
         return rt
     }
 
-    /// The decoder image bytes, checked.
-    /// The decoder image bytes (checked by the runtime when loaded).
+    /// The largest decoder image file read (every layer at the runtime's capacity is 32 MiB).
+    static let imageFileMax = 64 << 20
+
+    /// The decoder image bytes (checked by the runtime when loaded). A raw image must be a
+    /// regular file; its magic is checked on the first 16 bytes and only as many bytes as its
+    /// header's total length are read.
     func loadImage() -> [UInt8] {
         if let path = decoderImage {
-            guard let d = FileManager.default.contents(atPath: path) else {
-                fail("\(path): cannot read the decoder image (no such file?)")
-            }
-            return [UInt8](d)
+            do {
+                let f = try RegularFile(path, maxBytes: ModelOptions.imageFileMax, what: "decoder image")
+                let pre = try f.read(at: 0, count: min(16, f.size))
+                guard pre.count >= 4, pre[0..<4].elementsEqual("VAED".utf8) else {
+                    fail("\(Path.shown(path)): \(DecoderError.badMagic.text)")
+                }
+                guard pre.count == 16 else { fail("\(Path.shown(path)): \(DecoderError.truncated.text)") }
+                let total = Int(pre[8]) | Int(pre[9]) << 8 | Int(pre[10]) << 16 | Int(pre[11]) << 24
+                return try f.read(at: 0, count: min(max(total, 16), f.size))
+            } catch { fail("\(error)") }
         }
         do {
             return try CheckpointReader.readDecoderImage(checkpoint, precision: precision == .int8 ? .int8 : .float32).image
         } catch let e as CheckpointError {
             if e.problem == "no such file" {
-                fail("\(checkpoint): no such file; run from the repository root or pass --checkpoint")
+                fail("\(Path.shown(checkpoint)): no such file; run from the repository root or pass --checkpoint")
             }
             fail("\(e)")
         } catch { fail("\(error)") }

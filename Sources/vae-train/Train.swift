@@ -79,6 +79,15 @@ struct Train: ParsableCommand {
         let probe = (out as NSString).appendingPathComponent(".write-probe-\(getpid())")
         guard fm.createFile(atPath: probe, contents: Data()) else { fail("--out folder \(out) is not writable") }
         try? fm.removeItem(atPath: probe)
+        // Room for what every epoch writes (two checkpoints, each beside its temporary, and the
+        // plots): found now, not after the first epoch's work.
+        var vfs = statvfs()
+        if statvfs(out, &vfs) == 0 {
+            let free = UInt64(vfs.f_bavail) * UInt64(vfs.f_frsize)
+            if free < Train.minimumFreeBytes {
+                fail("--out folder \(out) has \(free) bytes free; every epoch writes about 6 MB (latest.vaeckpt and best.vaeckpt, each beside its temporary, and the plots), so at least \(Train.minimumFreeBytes >> 20) MiB must be free")
+            }
+        }
         let latest = (out as NSString).appendingPathComponent("latest.vaeckpt")
         let best = (out as NSString).appendingPathComponent("best.vaeckpt")
         if resume == nil && fm.fileExists(atPath: latest) {
@@ -150,8 +159,11 @@ struct Train: ParsableCommand {
             let st = trainer.state
             let isBest = record.valTotal <= (st.bestValTotal ?? .infinity)
             do {
-                try st.save(to: latest)
+                // best first: a kill between the two leaves latest one epoch behind, and resuming
+                // from it redoes the epoch bit for bit and writes both again (latest first would
+                // leave best stale until a later epoch beat it).
                 if isBest { try st.save(to: best) }
+                try st.save(to: latest)
                 try writeHistory(st.history)
                 try writeLossPlot(st.history, mnistValidation: mnistValidation,
                                   to: (out as NSString).appendingPathComponent("loss.png"))
@@ -165,6 +177,9 @@ struct Train: ParsableCommand {
             fflush(stdout)
         }
     }
+
+    /// Free space --out must have at the start.
+    static let minimumFreeBytes: UInt64 = 16 << 20
 
     func writeHistory(_ h: [EpochRecord]) throws {
         var s = "epoch,seconds,train_rec,train_kl,train_total,val_rec,val_kl,val_total\n"

@@ -139,6 +139,15 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(status({ put(&$0, 64 + 20, 2) }), Int(VAE_ERR_UNSUPPORTED_LAYER))      // stride 2
         XCTAssertEqual(status({ put(&$0, 64 + 36, 360) }), Int(VAE_ERR_MISALIGNED))           // weight offset not a multiple of 16
         XCTAssertEqual(status({ put(&$0, 64 + 36, 0xFFFF_FFF0) }), Int(VAE_ERR_BAD_TENSOR_OFFSET))
+        // NaN and infinite weights and biases (a forged CRC or a writer bug): refused, never decoded.
+        func weightOffset(_ layer: Int, bias: Bool = false) -> Int {
+            let f = 64 + 48 * layer + (bias ? 40 : 36)
+            return Int(Self.image[f]) | Int(Self.image[f + 1]) << 8 | Int(Self.image[f + 2]) << 16 | Int(Self.image[f + 3]) << 24
+        }
+        XCTAssertEqual(status({ put(&$0, weightOffset(0), 0x7FC0_0000) }), Int(VAE_ERR_NON_FINITE_WEIGHT))          // NaN
+        XCTAssertEqual(status({ put(&$0, weightOffset(5) + 4, 0xFF80_0000) }), Int(VAE_ERR_NON_FINITE_WEIGHT))      // -inf
+        XCTAssertEqual(status({ put(&$0, weightOffset(3, bias: true), 0x7F80_0000) }), Int(VAE_ERR_NON_FINITE_WEIGHT))   // +inf bias
+        XCTAssertEqual(status({ put(&$0, weightOffset(2), 0x7F7F_FFFF) }), Int(VAE_OK))   // the largest finite float is a weight
 
         // Misaligned and null pointers, small buffers.
         let b = Buffers(image: Self.image)
@@ -214,11 +223,12 @@ final class CAPITests: XCTestCase {
 
     func testStatusStrings() {
         XCTAssertEqual(String(cString: vae_status_string(0)), "ok")
-        for code in 1...16 {
+        for code in 1...17 {
             let s = String(cString: vae_status_string(Int32(code)))
             XCTAssertFalse(s.isEmpty || s == "unknown status code", "code \(code)")
         }
-        XCTAssertEqual(String(cString: vae_status_string(17)), "unknown status code")
+        XCTAssertTrue(String(cString: vae_status_string(Int32(VAE_ERR_NON_FINITE_WEIGHT))).contains("NaN"))
+        XCTAssertEqual(String(cString: vae_status_string(18)), "unknown status code")
         XCTAssertEqual(String(cString: vae_status_string(-1)), "unknown status code")
         XCTAssertTrue(String(cString: vae_status_string(Int32(VAE_ERR_BAD_MAGIC))).contains("VAED"))
     }

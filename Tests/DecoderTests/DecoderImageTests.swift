@@ -68,6 +68,11 @@ final class DecoderImageTests: XCTestCase {
         let w0 = good.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: layerField(0, 36), as: UInt32.self) }
         XCTAssertEqual(load(patched(layerField(1, 36), w0)), .badTensorOffset)
         XCTAssertEqual(load(patched(44, 27)), .inconsistentArchitecture)               // output side
+        // Non-finite weights or biases in any layer (NaN, +inf, -inf, a signalling NaN).
+        for (layer, field, bits) in [(0, 36, 0x7FC0_0000), (5, 36, 0xFF80_0000), (2, 40, 0x7F80_0000), (4, 36, 0x7F80_0001)] as [(Int, Int, UInt32)] {
+            let at = Int(good.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: layerField(layer, field), as: UInt32.self) })
+            XCTAssertEqual(load(patched(at + 8, bits)), .nonFiniteWeight, "layer \(layer) field \(field)")
+        }
         XCTAssertEqual(load(good, offset: 2), .misaligned)
         XCTAssertEqual(load([]), .truncated)
     }
