@@ -44,7 +44,7 @@ i8=$("$BIN/vae-gen" --checkpoint "$CHECKPOINT" --precision int8 --seed 42 -n 100
 say "vae-gen --seed 42 -n 100: float32 $f32, int8 $i8"
 
 node "$HERE/node-test.mjs" "$B/vae.wasm" "$B/decoder.vaed" "$B/decoder-int8.vaed" "$GOLDENS" \
-  --expect-f32 "$f32" --expect-i8 "$i8"
+  --expect-f32 "$f32" --expect-i8 "$i8" | tee "$B/node-test.txt"
 
 rm -rf "$B/site"
 "$BIN/vae-gen" export-web --checkpoint "$CHECKPOINT" --module "$B/vae.wasm" --out "$B/site"
@@ -54,6 +54,8 @@ cmp -s "$B/site/decoder-int8.vaed" "$B/decoder-int8.vaed" || die "export-web's d
 if [ $browser = 1 ]; then
   command -v "${CHROMIUM:-chromium}" >/dev/null || die "chromium is needed (scripts/setup.sh --web)"
   node "$HERE/browser-test.mjs" "$B/site" --expect-f32 "$f32" --expect-i8 "$i8" \
-    --screenshot "$B/page.png" --loads "${LOADS:-5}" --json "$B/browser.json"
+    --screenshot "$B/page.png" --loads "${LOADS:-5}" --json "$B/browser.json" | tee "$B/browser-test.txt"
 fi
-say "all checks passed in $(( $(date +%s) - t0 )) s"
+# One summary line for the suite's counter: the node test's and the browser test's counts.
+cat "$B/node-test.txt" $([ $browser = 1 ] && echo "$B/browser-test.txt") |
+  awk '/: [0-9]+ passed, [0-9]+ failed$/ { p += $(NF-3); f += $(NF-1) } END { printf "wasm: all checks passed in %d s\nwasm: %d passed, %d failed\n", '"$(( $(date +%s) - t0 ))"', p, f }'
