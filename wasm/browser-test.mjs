@@ -52,7 +52,7 @@ const url = `http://127.0.0.1:${server.address().port}/`;
 
 // ---- Chromium with the DevTools protocol on fds 3 (to it) and 4 (from it), NUL-framed JSON ----
 const profile = mkdtempSync(join(tmpdir(), "vae-chromium-"));
-const chrome = spawn(chromiumPath, ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+const chrome = spawn(chromiumPath, ["--headless", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
   "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
   `--user-data-dir=${profile}`, "--window-size=1200,900", "about:blank"],
   { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
