@@ -10,45 +10,10 @@ import XCTest
 final class PortableFMATests: XCTestCase {
     func testPortableFMAIsCorrectlyRoundedOnHardAndRandomTriples() {
         var v = HostKernelTests.Values(s: 2026)
-        func randomFloat() -> Float {
-            let e = UInt32(v.below(254) + 1), m = UInt32(truncatingIfNeeded: v.bits() >> 41) & 0x7F_FFFF
-            let f = Float(bitPattern: (e << 23) | m)
-            return v.below(2) == 0 ? f : -f
-        }
-        func anyBits() -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: v.bits() >> 32)) }
         var a = [Float](repeating: 0, count: 16), b = a, c = a, soft = a
         var bad = 0, badC = 0, checked = 0, naiveWrong = 0, midpointCases = 0
         for round in 0..<62_500 {
-            for i in 0..<16 {
-                switch (round + i) % 8 {
-                case 0:   // anything finite
-                    a[i] = randomFloat(); b[i] = randomFloat(); c[i] = randomFloat()
-                case 1:   // similar magnitudes, so the sum is rounded in earnest
-                    a[i] = v.next() * 4; b[i] = v.next() * 4; c[i] = v.next() * 4
-                case 2:   // c cancels the product's leading bits
-                    a[i] = v.next() * 8; b[i] = v.next() * 8
-                    let p = a[i] * b[i]
-                    c[i] = -p + (v.below(2) == 0 ? p.ulp : -p.ulp) * Float(v.below(3))
-                case 3:   // exact product halfway between two floats, nudged by a tiny c
-                    let x = Float(1 + 2 * v.below(1 << 11)), y = Float(1 + 2 * v.below(1 << 12))
-                    a[i] = x * Float(1 << 12); b[i] = y
-                    c[i] = (v.below(3) == 0 ? 0 : (v.below(2) == 0 ? 1 : -1)) * Float.leastNonzeroMagnitude * Float(1 + v.below(4))
-                case 4:   // subnormal results and signed zeros
-                    a[i] = Float(bitPattern: UInt32(v.below(1 << 23))) * (v.below(2) == 0 ? 1 : -1)
-                    b[i] = v.next()
-                    c[i] = [Float(0), -0.0, Float.leastNormalMagnitude, -Float.leastNonzeroMagnitude][v.below(4)]
-                case 5:   // near overflow
-                    a[i] = Float.greatestFiniteMagnitude * v.next(); b[i] = 2 + v.next(); c[i] = randomFloat()
-                case 6:   // double rounding: a * b + c lands just off a float midpoint, by less than a
-                          // double ulp, so rounding a * b + c in double first lands on the midpoint
-                    let x = Float(1 + 2 * v.below(1 << 11)), y = Float(1 + 2 * v.below(1 << 12))
-                    a[i] = x * Float(1 << 12); b[i] = y * (v.below(2) == 0 ? 1 : -1)
-                    let tiny = Float(bitPattern: UInt32(v.below(40) + 1) << 23)   // 2^-126 .. 2^-87
-                    c[i] = (v.below(2) == 0 ? tiny : -tiny) * Float(1 + v.below(7))
-                default:  // any bit pattern: infinities, NaNs, subnormals
-                    a[i] = anyBits(); b[i] = anyBits(); c[i] = v.below(4) == 0 ? [Float.infinity, -.infinity, .nan, 0][v.below(4)] : anyBits()
-                }
-            }
+            for i in 0..<16 { (a[i], b[i], c[i]) = v.fmaTriple(kind: (round + i) % 8) }
             vae_fma_soft16(a, b, c, &soft)
             for i in 0..<16 {
                 let want = c[i].addingProduct(a[i], b[i])
