@@ -119,5 +119,23 @@ expect_error "unwritable vae-gen --out" "--out folder /proc/vae-gen" $BIN/vae-ge
 expect_error "unwritable export path" "/proc/d.vaed" $BIN/vae-gen export-decoder --out /proc/d.vaed
 expect_error "scale out of range" "--scale must be" $BIN/vae-gen --scale 0
 
+# The web page: vae-train pca (the sliders' directions), vae-gen export-web (the static site; a
+# stand-in module here: wasm/run.sh builds and tests the real one).
+if $BIN/vae-train pca --checkpoint checkpoints/vae-mnist.vaeckpt --data "$T/data" --out "$T/pca.json" > "$T/pca.log" 2>&1 \
+   && grep -q '"images": 512,' "$T/pca.json" && [ "$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(len(p["components"]), len(p["components"][0]), len(p["stddev"]), len(p["mean"]))' "$T/pca.json")" = "8 64 8 64" ] \
+   && python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); c=p["components"]; assert all(abs(sum(a*b for a,b in zip(c[i],c[j])) - (i==j)) < 1e-5 for i in range(8) for j in range(8)); assert p["stddev"] == sorted(p["stddev"], reverse=True)' "$T/pca.json"
+then ok; else bad "vae-train pca: $(cat "$T/pca.log")"; fi
+printf '\0asm\1\0\0\0' > "$T/stand-in.wasm"
+ow=$($BIN/vae-gen export-web --module "$T/stand-in.wasm" --out "$T/site" 2>&1)
+[ $? -eq 0 ] && for f in index.html app.js vae.js vae.wasm decoder.vaed decoder-int8.vaed pca.json; do [ -s "$T/site/$f" ] || false; done \
+  && cmp -s "$T/site/decoder.vaed" "$T/d.vaed" && cmp -s "$T/site/decoder-int8.vaed" "$T/q.vaed" && cmp -s "$T/site/pca.json" web/pca.json && ok || bad "vae-gen export-web: $ow"
+ow2=$($BIN/vae-gen export-web --module "$T/stand-in.wasm" --checkpoint "$T/run/best.vaeckpt" --out "$T/site2" 2>&1)
+[ $? -eq 0 ] && [ ! -e "$T/site2/pca.json" ] && grep -q "another checkpoint's" <<<"$ow2" && ok || bad "export-web leaves out another checkpoint's pca.json: $ow2"
+$BIN/vae-gen export-web --module "$T/stand-in.wasm" --checkpoint "$T/run/best.vaeckpt" --pca "$T/pca.json" --out "$T/site3" > /dev/null 2>&1 \
+  && cmp -s "$T/site3/pca.json" "$T/pca.json" && ok || bad "export-web --pca"
+expect_error "export-web without the module" "wasm/build.sh" $BIN/vae-gen export-web --module "$T/none.wasm" --out "$T/site4"
+expect_error "export-web with a module that is not one" "not a WebAssembly module" $BIN/vae-gen export-web --module "$T/d.vaed" --out "$T/site5"
+expect_error "pca --components 0" "--components" $BIN/vae-train pca --checkpoint checkpoints/vae-mnist.vaeckpt --data "$T/data" --out "$T/p0.json" --components 0
+
 echo "cli-tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -5,12 +5,26 @@
 #                                 gcc-arm-none-eabi (libgcc's soft float for the Cortex-M0), the
 #                                 aarch64 cross libc (the arm64 check under qemu-aarch64); the
 #                                 Swift toolchain's clang and ld.lld do the rest
+#   scripts/setup.sh --web        also node (Debian's nodejs) and chromium (headless, for the
+#                                 page's browser test, wasm/run.sh); flags may be combined
 # and numpy for scripts/vaeckpt.py, the Python reader of the checkpoint format that the suite tests.
 set -euo pipefail
 need=()
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 command -v python3 >/dev/null || need+=(python3)
-if [ "${1:-}" = "--firmware" ]; then
+firmware=0 web=0
+for a in "$@"; do
+  case "$a" in
+    --firmware) firmware=1 ;;
+    --web) web=1 ;;
+    *) echo "setup: unknown option $a (--firmware, --web)" >&2; exit 2 ;;
+  esac
+done
+if [ $web = 1 ]; then
+  command -v node >/dev/null || need+=(nodejs)
+  command -v chromium >/dev/null || need+=(chromium)
+fi
+if [ $firmware = 1 ]; then
   command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
   command -v qemu-x86_64 >/dev/null || need+=(qemu-user)
   command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi)

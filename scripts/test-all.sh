@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then runs the Swift tests (release build, so the
 # numerical tests run at real speed), the command-line tests, the Python reader of the checkpoint
-# format, and the firmware on an emulated Cortex-M. Exits non-zero if any part fails. `.ci/run` calls exactly this.
+# format, the firmware on an emulated Cortex-M, and the WebAssembly build with its page in a browser. Exits non-zero if any part fails. `.ci/run` calls exactly this.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --firmware || exit 1
+scripts/setup.sh --firmware --web || exit 1
 
 LOG=$(mktemp); trap 'rm -f "$LOG"' EXIT
 bad_stages=0
@@ -46,6 +46,8 @@ count_plain
 if stage "firmware-sim (qemu: Cortex-M4F float32 and int8, Cortex-M0 int8)" firmware-sim/run.sh; then :; fi
 if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+stage "web (WebAssembly: node against the goldens; the page in headless Chromium)" wasm/run.sh
+count_plain
 [ $bad_stages -eq 0 ] || echo "test-all: $bad_stages stage(s) failed"
 echo "test-all: $passed passed, $failed failed"
 [ $failed -eq 0 ] && [ $bad_stages -eq 0 ]

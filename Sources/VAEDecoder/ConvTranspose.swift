@@ -3,6 +3,18 @@
 /// section 2.1): acc = bias, then one fused multiply-add per tap, ic ascending, then iy ascending,
 /// then ix ascending. That is what makes the host and a Cortex-M produce the same bits.
 
+/// acc + x * w with one rounding, the kernels' one operation per tap: the target's fused
+/// multiply-add instruction, or on WebAssembly, which has none, PortableMath.fma (inlined here;
+/// through `Float.addingProduct` LLVM would call out to `fmaf` for every tap).
+@inline(__always)
+func fusedMultiplyAdd(_ acc: Float, _ x: Float, _ w: Float) -> Float {
+    #if arch(wasm32)
+    return PortableMath.fma(x, w, acc)
+    #else
+    return acc.addingProduct(x, w)
+    #endif
+}
+
 @inline(__always)
 func activate(_ v: Float, _ act: Activation, _ slope: Float) -> Float {
     switch act {
@@ -37,7 +49,7 @@ func convTransposeReference(_ l: DecoderLayer, input: UnsafePointer<Float>, outp
                         let ir = ib + iy &* side
                         var ix = ixLo
                         while ix <= ixHi {
-                            acc = acc.addingProduct(ir[ix], wr[-ix])
+                            acc = fusedMultiplyAdd(acc, ir[ix], wr[-ix])
                             ix &+= 1
                         }
                         iy &+= 1

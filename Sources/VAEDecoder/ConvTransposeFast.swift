@@ -82,20 +82,20 @@ func convTChunk_k3_c14_dm2_11(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int
         var wr = wc, xr = xc, n = rows
         while n > 0 {
             let w0 = wr[0]; let w1 = wr[1]; let w2 = wr[2]
-            do { let x = xr[-2]; a0 = a0.addingProduct(x, w2) }
-            do { let x = xr[-1]; a0 = a0.addingProduct(x, w1); a1 = a1.addingProduct(x, w2) }
-            do { let x = xr[0]; a0 = a0.addingProduct(x, w0); a1 = a1.addingProduct(x, w1); a2 = a2.addingProduct(x, w2) }
-            do { let x = xr[1]; a1 = a1.addingProduct(x, w0); a2 = a2.addingProduct(x, w1); a3 = a3.addingProduct(x, w2) }
-            do { let x = xr[2]; a2 = a2.addingProduct(x, w0); a3 = a3.addingProduct(x, w1); a4 = a4.addingProduct(x, w2) }
-            do { let x = xr[3]; a3 = a3.addingProduct(x, w0); a4 = a4.addingProduct(x, w1); a5 = a5.addingProduct(x, w2) }
-            do { let x = xr[4]; a4 = a4.addingProduct(x, w0); a5 = a5.addingProduct(x, w1); a6 = a6.addingProduct(x, w2) }
-            do { let x = xr[5]; a5 = a5.addingProduct(x, w0); a6 = a6.addingProduct(x, w1); a7 = a7.addingProduct(x, w2) }
-            do { let x = xr[6]; a6 = a6.addingProduct(x, w0); a7 = a7.addingProduct(x, w1); a8 = a8.addingProduct(x, w2) }
-            do { let x = xr[7]; a7 = a7.addingProduct(x, w0); a8 = a8.addingProduct(x, w1); a9 = a9.addingProduct(x, w2) }
-            do { let x = xr[8]; a8 = a8.addingProduct(x, w0); a9 = a9.addingProduct(x, w1); a10 = a10.addingProduct(x, w2) }
-            do { let x = xr[9]; a9 = a9.addingProduct(x, w0); a10 = a10.addingProduct(x, w1); a11 = a11.addingProduct(x, w2) }
-            do { let x = xr[10]; a10 = a10.addingProduct(x, w0); a11 = a11.addingProduct(x, w1); a12 = a12.addingProduct(x, w2) }
-            do { let x = xr[11]; a11 = a11.addingProduct(x, w0); a12 = a12.addingProduct(x, w1); a13 = a13.addingProduct(x, w2) }
+            do { let x = xr[-2]; a0 = fusedMultiplyAdd(a0, x, w2) }
+            do { let x = xr[-1]; a0 = fusedMultiplyAdd(a0, x, w1); a1 = fusedMultiplyAdd(a1, x, w2) }
+            do { let x = xr[0]; a0 = fusedMultiplyAdd(a0, x, w0); a1 = fusedMultiplyAdd(a1, x, w1); a2 = fusedMultiplyAdd(a2, x, w2) }
+            do { let x = xr[1]; a1 = fusedMultiplyAdd(a1, x, w0); a2 = fusedMultiplyAdd(a2, x, w1); a3 = fusedMultiplyAdd(a3, x, w2) }
+            do { let x = xr[2]; a2 = fusedMultiplyAdd(a2, x, w0); a3 = fusedMultiplyAdd(a3, x, w1); a4 = fusedMultiplyAdd(a4, x, w2) }
+            do { let x = xr[3]; a3 = fusedMultiplyAdd(a3, x, w0); a4 = fusedMultiplyAdd(a4, x, w1); a5 = fusedMultiplyAdd(a5, x, w2) }
+            do { let x = xr[4]; a4 = fusedMultiplyAdd(a4, x, w0); a5 = fusedMultiplyAdd(a5, x, w1); a6 = fusedMultiplyAdd(a6, x, w2) }
+            do { let x = xr[5]; a5 = fusedMultiplyAdd(a5, x, w0); a6 = fusedMultiplyAdd(a6, x, w1); a7 = fusedMultiplyAdd(a7, x, w2) }
+            do { let x = xr[6]; a6 = fusedMultiplyAdd(a6, x, w0); a7 = fusedMultiplyAdd(a7, x, w1); a8 = fusedMultiplyAdd(a8, x, w2) }
+            do { let x = xr[7]; a7 = fusedMultiplyAdd(a7, x, w0); a8 = fusedMultiplyAdd(a8, x, w1); a9 = fusedMultiplyAdd(a9, x, w2) }
+            do { let x = xr[8]; a8 = fusedMultiplyAdd(a8, x, w0); a9 = fusedMultiplyAdd(a9, x, w1); a10 = fusedMultiplyAdd(a10, x, w2) }
+            do { let x = xr[9]; a9 = fusedMultiplyAdd(a9, x, w0); a10 = fusedMultiplyAdd(a10, x, w1); a11 = fusedMultiplyAdd(a11, x, w2) }
+            do { let x = xr[10]; a10 = fusedMultiplyAdd(a10, x, w0); a11 = fusedMultiplyAdd(a11, x, w1); a12 = fusedMultiplyAdd(a12, x, w2) }
+            do { let x = xr[11]; a11 = fusedMultiplyAdd(a11, x, w0); a12 = fusedMultiplyAdd(a12, x, w1); a13 = fusedMultiplyAdd(a13, x, w2) }
             wr -= 3; xr += side; n &-= 1
         }
         wc += wStep; xc += xStep; ic &-= 1
@@ -122,20 +122,20 @@ func convTChunk_k3_c14_d0_13(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int,
         var wr = wc, xr = xc, n = rows
         while n > 0 {
             let w0 = wr[0]; let w1 = wr[1]; let w2 = wr[2]
-            do { let x = xr[0]; a0 = a0.addingProduct(x, w0); a1 = a1.addingProduct(x, w1); a2 = a2.addingProduct(x, w2) }
-            do { let x = xr[1]; a1 = a1.addingProduct(x, w0); a2 = a2.addingProduct(x, w1); a3 = a3.addingProduct(x, w2) }
-            do { let x = xr[2]; a2 = a2.addingProduct(x, w0); a3 = a3.addingProduct(x, w1); a4 = a4.addingProduct(x, w2) }
-            do { let x = xr[3]; a3 = a3.addingProduct(x, w0); a4 = a4.addingProduct(x, w1); a5 = a5.addingProduct(x, w2) }
-            do { let x = xr[4]; a4 = a4.addingProduct(x, w0); a5 = a5.addingProduct(x, w1); a6 = a6.addingProduct(x, w2) }
-            do { let x = xr[5]; a5 = a5.addingProduct(x, w0); a6 = a6.addingProduct(x, w1); a7 = a7.addingProduct(x, w2) }
-            do { let x = xr[6]; a6 = a6.addingProduct(x, w0); a7 = a7.addingProduct(x, w1); a8 = a8.addingProduct(x, w2) }
-            do { let x = xr[7]; a7 = a7.addingProduct(x, w0); a8 = a8.addingProduct(x, w1); a9 = a9.addingProduct(x, w2) }
-            do { let x = xr[8]; a8 = a8.addingProduct(x, w0); a9 = a9.addingProduct(x, w1); a10 = a10.addingProduct(x, w2) }
-            do { let x = xr[9]; a9 = a9.addingProduct(x, w0); a10 = a10.addingProduct(x, w1); a11 = a11.addingProduct(x, w2) }
-            do { let x = xr[10]; a10 = a10.addingProduct(x, w0); a11 = a11.addingProduct(x, w1); a12 = a12.addingProduct(x, w2) }
-            do { let x = xr[11]; a11 = a11.addingProduct(x, w0); a12 = a12.addingProduct(x, w1); a13 = a13.addingProduct(x, w2) }
-            do { let x = xr[12]; a12 = a12.addingProduct(x, w0); a13 = a13.addingProduct(x, w1) }
-            do { let x = xr[13]; a13 = a13.addingProduct(x, w0) }
+            do { let x = xr[0]; a0 = fusedMultiplyAdd(a0, x, w0); a1 = fusedMultiplyAdd(a1, x, w1); a2 = fusedMultiplyAdd(a2, x, w2) }
+            do { let x = xr[1]; a1 = fusedMultiplyAdd(a1, x, w0); a2 = fusedMultiplyAdd(a2, x, w1); a3 = fusedMultiplyAdd(a3, x, w2) }
+            do { let x = xr[2]; a2 = fusedMultiplyAdd(a2, x, w0); a3 = fusedMultiplyAdd(a3, x, w1); a4 = fusedMultiplyAdd(a4, x, w2) }
+            do { let x = xr[3]; a3 = fusedMultiplyAdd(a3, x, w0); a4 = fusedMultiplyAdd(a4, x, w1); a5 = fusedMultiplyAdd(a5, x, w2) }
+            do { let x = xr[4]; a4 = fusedMultiplyAdd(a4, x, w0); a5 = fusedMultiplyAdd(a5, x, w1); a6 = fusedMultiplyAdd(a6, x, w2) }
+            do { let x = xr[5]; a5 = fusedMultiplyAdd(a5, x, w0); a6 = fusedMultiplyAdd(a6, x, w1); a7 = fusedMultiplyAdd(a7, x, w2) }
+            do { let x = xr[6]; a6 = fusedMultiplyAdd(a6, x, w0); a7 = fusedMultiplyAdd(a7, x, w1); a8 = fusedMultiplyAdd(a8, x, w2) }
+            do { let x = xr[7]; a7 = fusedMultiplyAdd(a7, x, w0); a8 = fusedMultiplyAdd(a8, x, w1); a9 = fusedMultiplyAdd(a9, x, w2) }
+            do { let x = xr[8]; a8 = fusedMultiplyAdd(a8, x, w0); a9 = fusedMultiplyAdd(a9, x, w1); a10 = fusedMultiplyAdd(a10, x, w2) }
+            do { let x = xr[9]; a9 = fusedMultiplyAdd(a9, x, w0); a10 = fusedMultiplyAdd(a10, x, w1); a11 = fusedMultiplyAdd(a11, x, w2) }
+            do { let x = xr[10]; a10 = fusedMultiplyAdd(a10, x, w0); a11 = fusedMultiplyAdd(a11, x, w1); a12 = fusedMultiplyAdd(a12, x, w2) }
+            do { let x = xr[11]; a11 = fusedMultiplyAdd(a11, x, w0); a12 = fusedMultiplyAdd(a12, x, w1); a13 = fusedMultiplyAdd(a13, x, w2) }
+            do { let x = xr[12]; a12 = fusedMultiplyAdd(a12, x, w0); a13 = fusedMultiplyAdd(a13, x, w1) }
+            do { let x = xr[13]; a13 = fusedMultiplyAdd(a13, x, w0) }
             wr -= 3; xr += side; n &-= 1
         }
         wc += wStep; xc += xStep; ic &-= 1
@@ -162,30 +162,30 @@ func convTChunk_k3_c26_d0_23(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int,
         var wr = wc, xr = xc, n = rows
         while n > 0 {
             let w0 = wr[0]; let w1 = wr[1]; let w2 = wr[2]
-            do { let x = xr[0]; a0 = a0.addingProduct(x, w0); a1 = a1.addingProduct(x, w1); a2 = a2.addingProduct(x, w2) }
-            do { let x = xr[1]; a1 = a1.addingProduct(x, w0); a2 = a2.addingProduct(x, w1); a3 = a3.addingProduct(x, w2) }
-            do { let x = xr[2]; a2 = a2.addingProduct(x, w0); a3 = a3.addingProduct(x, w1); a4 = a4.addingProduct(x, w2) }
-            do { let x = xr[3]; a3 = a3.addingProduct(x, w0); a4 = a4.addingProduct(x, w1); a5 = a5.addingProduct(x, w2) }
-            do { let x = xr[4]; a4 = a4.addingProduct(x, w0); a5 = a5.addingProduct(x, w1); a6 = a6.addingProduct(x, w2) }
-            do { let x = xr[5]; a5 = a5.addingProduct(x, w0); a6 = a6.addingProduct(x, w1); a7 = a7.addingProduct(x, w2) }
-            do { let x = xr[6]; a6 = a6.addingProduct(x, w0); a7 = a7.addingProduct(x, w1); a8 = a8.addingProduct(x, w2) }
-            do { let x = xr[7]; a7 = a7.addingProduct(x, w0); a8 = a8.addingProduct(x, w1); a9 = a9.addingProduct(x, w2) }
-            do { let x = xr[8]; a8 = a8.addingProduct(x, w0); a9 = a9.addingProduct(x, w1); a10 = a10.addingProduct(x, w2) }
-            do { let x = xr[9]; a9 = a9.addingProduct(x, w0); a10 = a10.addingProduct(x, w1); a11 = a11.addingProduct(x, w2) }
-            do { let x = xr[10]; a10 = a10.addingProduct(x, w0); a11 = a11.addingProduct(x, w1); a12 = a12.addingProduct(x, w2) }
-            do { let x = xr[11]; a11 = a11.addingProduct(x, w0); a12 = a12.addingProduct(x, w1); a13 = a13.addingProduct(x, w2) }
-            do { let x = xr[12]; a12 = a12.addingProduct(x, w0); a13 = a13.addingProduct(x, w1); a14 = a14.addingProduct(x, w2) }
-            do { let x = xr[13]; a13 = a13.addingProduct(x, w0); a14 = a14.addingProduct(x, w1); a15 = a15.addingProduct(x, w2) }
-            do { let x = xr[14]; a14 = a14.addingProduct(x, w0); a15 = a15.addingProduct(x, w1); a16 = a16.addingProduct(x, w2) }
-            do { let x = xr[15]; a15 = a15.addingProduct(x, w0); a16 = a16.addingProduct(x, w1); a17 = a17.addingProduct(x, w2) }
-            do { let x = xr[16]; a16 = a16.addingProduct(x, w0); a17 = a17.addingProduct(x, w1); a18 = a18.addingProduct(x, w2) }
-            do { let x = xr[17]; a17 = a17.addingProduct(x, w0); a18 = a18.addingProduct(x, w1); a19 = a19.addingProduct(x, w2) }
-            do { let x = xr[18]; a18 = a18.addingProduct(x, w0); a19 = a19.addingProduct(x, w1); a20 = a20.addingProduct(x, w2) }
-            do { let x = xr[19]; a19 = a19.addingProduct(x, w0); a20 = a20.addingProduct(x, w1); a21 = a21.addingProduct(x, w2) }
-            do { let x = xr[20]; a20 = a20.addingProduct(x, w0); a21 = a21.addingProduct(x, w1); a22 = a22.addingProduct(x, w2) }
-            do { let x = xr[21]; a21 = a21.addingProduct(x, w0); a22 = a22.addingProduct(x, w1); a23 = a23.addingProduct(x, w2) }
-            do { let x = xr[22]; a22 = a22.addingProduct(x, w0); a23 = a23.addingProduct(x, w1); a24 = a24.addingProduct(x, w2) }
-            do { let x = xr[23]; a23 = a23.addingProduct(x, w0); a24 = a24.addingProduct(x, w1); a25 = a25.addingProduct(x, w2) }
+            do { let x = xr[0]; a0 = fusedMultiplyAdd(a0, x, w0); a1 = fusedMultiplyAdd(a1, x, w1); a2 = fusedMultiplyAdd(a2, x, w2) }
+            do { let x = xr[1]; a1 = fusedMultiplyAdd(a1, x, w0); a2 = fusedMultiplyAdd(a2, x, w1); a3 = fusedMultiplyAdd(a3, x, w2) }
+            do { let x = xr[2]; a2 = fusedMultiplyAdd(a2, x, w0); a3 = fusedMultiplyAdd(a3, x, w1); a4 = fusedMultiplyAdd(a4, x, w2) }
+            do { let x = xr[3]; a3 = fusedMultiplyAdd(a3, x, w0); a4 = fusedMultiplyAdd(a4, x, w1); a5 = fusedMultiplyAdd(a5, x, w2) }
+            do { let x = xr[4]; a4 = fusedMultiplyAdd(a4, x, w0); a5 = fusedMultiplyAdd(a5, x, w1); a6 = fusedMultiplyAdd(a6, x, w2) }
+            do { let x = xr[5]; a5 = fusedMultiplyAdd(a5, x, w0); a6 = fusedMultiplyAdd(a6, x, w1); a7 = fusedMultiplyAdd(a7, x, w2) }
+            do { let x = xr[6]; a6 = fusedMultiplyAdd(a6, x, w0); a7 = fusedMultiplyAdd(a7, x, w1); a8 = fusedMultiplyAdd(a8, x, w2) }
+            do { let x = xr[7]; a7 = fusedMultiplyAdd(a7, x, w0); a8 = fusedMultiplyAdd(a8, x, w1); a9 = fusedMultiplyAdd(a9, x, w2) }
+            do { let x = xr[8]; a8 = fusedMultiplyAdd(a8, x, w0); a9 = fusedMultiplyAdd(a9, x, w1); a10 = fusedMultiplyAdd(a10, x, w2) }
+            do { let x = xr[9]; a9 = fusedMultiplyAdd(a9, x, w0); a10 = fusedMultiplyAdd(a10, x, w1); a11 = fusedMultiplyAdd(a11, x, w2) }
+            do { let x = xr[10]; a10 = fusedMultiplyAdd(a10, x, w0); a11 = fusedMultiplyAdd(a11, x, w1); a12 = fusedMultiplyAdd(a12, x, w2) }
+            do { let x = xr[11]; a11 = fusedMultiplyAdd(a11, x, w0); a12 = fusedMultiplyAdd(a12, x, w1); a13 = fusedMultiplyAdd(a13, x, w2) }
+            do { let x = xr[12]; a12 = fusedMultiplyAdd(a12, x, w0); a13 = fusedMultiplyAdd(a13, x, w1); a14 = fusedMultiplyAdd(a14, x, w2) }
+            do { let x = xr[13]; a13 = fusedMultiplyAdd(a13, x, w0); a14 = fusedMultiplyAdd(a14, x, w1); a15 = fusedMultiplyAdd(a15, x, w2) }
+            do { let x = xr[14]; a14 = fusedMultiplyAdd(a14, x, w0); a15 = fusedMultiplyAdd(a15, x, w1); a16 = fusedMultiplyAdd(a16, x, w2) }
+            do { let x = xr[15]; a15 = fusedMultiplyAdd(a15, x, w0); a16 = fusedMultiplyAdd(a16, x, w1); a17 = fusedMultiplyAdd(a17, x, w2) }
+            do { let x = xr[16]; a16 = fusedMultiplyAdd(a16, x, w0); a17 = fusedMultiplyAdd(a17, x, w1); a18 = fusedMultiplyAdd(a18, x, w2) }
+            do { let x = xr[17]; a17 = fusedMultiplyAdd(a17, x, w0); a18 = fusedMultiplyAdd(a18, x, w1); a19 = fusedMultiplyAdd(a19, x, w2) }
+            do { let x = xr[18]; a18 = fusedMultiplyAdd(a18, x, w0); a19 = fusedMultiplyAdd(a19, x, w1); a20 = fusedMultiplyAdd(a20, x, w2) }
+            do { let x = xr[19]; a19 = fusedMultiplyAdd(a19, x, w0); a20 = fusedMultiplyAdd(a20, x, w1); a21 = fusedMultiplyAdd(a21, x, w2) }
+            do { let x = xr[20]; a20 = fusedMultiplyAdd(a20, x, w0); a21 = fusedMultiplyAdd(a21, x, w1); a22 = fusedMultiplyAdd(a22, x, w2) }
+            do { let x = xr[21]; a21 = fusedMultiplyAdd(a21, x, w0); a22 = fusedMultiplyAdd(a22, x, w1); a23 = fusedMultiplyAdd(a23, x, w2) }
+            do { let x = xr[22]; a22 = fusedMultiplyAdd(a22, x, w0); a23 = fusedMultiplyAdd(a23, x, w1); a24 = fusedMultiplyAdd(a24, x, w2) }
+            do { let x = xr[23]; a23 = fusedMultiplyAdd(a23, x, w0); a24 = fusedMultiplyAdd(a24, x, w1); a25 = fusedMultiplyAdd(a25, x, w2) }
             wr -= 3; xr += side; n &-= 1
         }
         wc += wStep; xc += xStep; ic &-= 1
@@ -212,22 +212,22 @@ func convTChunk_k5_c20_d0_15(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int,
         var wr = wc, xr = xc, n = rows
         while n > 0 {
             let w0 = wr[0]; let w1 = wr[1]; let w2 = wr[2]; let w3 = wr[3]; let w4 = wr[4]
-            do { let x = xr[0]; a0 = a0.addingProduct(x, w0); a1 = a1.addingProduct(x, w1); a2 = a2.addingProduct(x, w2); a3 = a3.addingProduct(x, w3); a4 = a4.addingProduct(x, w4) }
-            do { let x = xr[1]; a1 = a1.addingProduct(x, w0); a2 = a2.addingProduct(x, w1); a3 = a3.addingProduct(x, w2); a4 = a4.addingProduct(x, w3); a5 = a5.addingProduct(x, w4) }
-            do { let x = xr[2]; a2 = a2.addingProduct(x, w0); a3 = a3.addingProduct(x, w1); a4 = a4.addingProduct(x, w2); a5 = a5.addingProduct(x, w3); a6 = a6.addingProduct(x, w4) }
-            do { let x = xr[3]; a3 = a3.addingProduct(x, w0); a4 = a4.addingProduct(x, w1); a5 = a5.addingProduct(x, w2); a6 = a6.addingProduct(x, w3); a7 = a7.addingProduct(x, w4) }
-            do { let x = xr[4]; a4 = a4.addingProduct(x, w0); a5 = a5.addingProduct(x, w1); a6 = a6.addingProduct(x, w2); a7 = a7.addingProduct(x, w3); a8 = a8.addingProduct(x, w4) }
-            do { let x = xr[5]; a5 = a5.addingProduct(x, w0); a6 = a6.addingProduct(x, w1); a7 = a7.addingProduct(x, w2); a8 = a8.addingProduct(x, w3); a9 = a9.addingProduct(x, w4) }
-            do { let x = xr[6]; a6 = a6.addingProduct(x, w0); a7 = a7.addingProduct(x, w1); a8 = a8.addingProduct(x, w2); a9 = a9.addingProduct(x, w3); a10 = a10.addingProduct(x, w4) }
-            do { let x = xr[7]; a7 = a7.addingProduct(x, w0); a8 = a8.addingProduct(x, w1); a9 = a9.addingProduct(x, w2); a10 = a10.addingProduct(x, w3); a11 = a11.addingProduct(x, w4) }
-            do { let x = xr[8]; a8 = a8.addingProduct(x, w0); a9 = a9.addingProduct(x, w1); a10 = a10.addingProduct(x, w2); a11 = a11.addingProduct(x, w3); a12 = a12.addingProduct(x, w4) }
-            do { let x = xr[9]; a9 = a9.addingProduct(x, w0); a10 = a10.addingProduct(x, w1); a11 = a11.addingProduct(x, w2); a12 = a12.addingProduct(x, w3); a13 = a13.addingProduct(x, w4) }
-            do { let x = xr[10]; a10 = a10.addingProduct(x, w0); a11 = a11.addingProduct(x, w1); a12 = a12.addingProduct(x, w2); a13 = a13.addingProduct(x, w3); a14 = a14.addingProduct(x, w4) }
-            do { let x = xr[11]; a11 = a11.addingProduct(x, w0); a12 = a12.addingProduct(x, w1); a13 = a13.addingProduct(x, w2); a14 = a14.addingProduct(x, w3); a15 = a15.addingProduct(x, w4) }
-            do { let x = xr[12]; a12 = a12.addingProduct(x, w0); a13 = a13.addingProduct(x, w1); a14 = a14.addingProduct(x, w2); a15 = a15.addingProduct(x, w3); a16 = a16.addingProduct(x, w4) }
-            do { let x = xr[13]; a13 = a13.addingProduct(x, w0); a14 = a14.addingProduct(x, w1); a15 = a15.addingProduct(x, w2); a16 = a16.addingProduct(x, w3); a17 = a17.addingProduct(x, w4) }
-            do { let x = xr[14]; a14 = a14.addingProduct(x, w0); a15 = a15.addingProduct(x, w1); a16 = a16.addingProduct(x, w2); a17 = a17.addingProduct(x, w3); a18 = a18.addingProduct(x, w4) }
-            do { let x = xr[15]; a15 = a15.addingProduct(x, w0); a16 = a16.addingProduct(x, w1); a17 = a17.addingProduct(x, w2); a18 = a18.addingProduct(x, w3); a19 = a19.addingProduct(x, w4) }
+            do { let x = xr[0]; a0 = fusedMultiplyAdd(a0, x, w0); a1 = fusedMultiplyAdd(a1, x, w1); a2 = fusedMultiplyAdd(a2, x, w2); a3 = fusedMultiplyAdd(a3, x, w3); a4 = fusedMultiplyAdd(a4, x, w4) }
+            do { let x = xr[1]; a1 = fusedMultiplyAdd(a1, x, w0); a2 = fusedMultiplyAdd(a2, x, w1); a3 = fusedMultiplyAdd(a3, x, w2); a4 = fusedMultiplyAdd(a4, x, w3); a5 = fusedMultiplyAdd(a5, x, w4) }
+            do { let x = xr[2]; a2 = fusedMultiplyAdd(a2, x, w0); a3 = fusedMultiplyAdd(a3, x, w1); a4 = fusedMultiplyAdd(a4, x, w2); a5 = fusedMultiplyAdd(a5, x, w3); a6 = fusedMultiplyAdd(a6, x, w4) }
+            do { let x = xr[3]; a3 = fusedMultiplyAdd(a3, x, w0); a4 = fusedMultiplyAdd(a4, x, w1); a5 = fusedMultiplyAdd(a5, x, w2); a6 = fusedMultiplyAdd(a6, x, w3); a7 = fusedMultiplyAdd(a7, x, w4) }
+            do { let x = xr[4]; a4 = fusedMultiplyAdd(a4, x, w0); a5 = fusedMultiplyAdd(a5, x, w1); a6 = fusedMultiplyAdd(a6, x, w2); a7 = fusedMultiplyAdd(a7, x, w3); a8 = fusedMultiplyAdd(a8, x, w4) }
+            do { let x = xr[5]; a5 = fusedMultiplyAdd(a5, x, w0); a6 = fusedMultiplyAdd(a6, x, w1); a7 = fusedMultiplyAdd(a7, x, w2); a8 = fusedMultiplyAdd(a8, x, w3); a9 = fusedMultiplyAdd(a9, x, w4) }
+            do { let x = xr[6]; a6 = fusedMultiplyAdd(a6, x, w0); a7 = fusedMultiplyAdd(a7, x, w1); a8 = fusedMultiplyAdd(a8, x, w2); a9 = fusedMultiplyAdd(a9, x, w3); a10 = fusedMultiplyAdd(a10, x, w4) }
+            do { let x = xr[7]; a7 = fusedMultiplyAdd(a7, x, w0); a8 = fusedMultiplyAdd(a8, x, w1); a9 = fusedMultiplyAdd(a9, x, w2); a10 = fusedMultiplyAdd(a10, x, w3); a11 = fusedMultiplyAdd(a11, x, w4) }
+            do { let x = xr[8]; a8 = fusedMultiplyAdd(a8, x, w0); a9 = fusedMultiplyAdd(a9, x, w1); a10 = fusedMultiplyAdd(a10, x, w2); a11 = fusedMultiplyAdd(a11, x, w3); a12 = fusedMultiplyAdd(a12, x, w4) }
+            do { let x = xr[9]; a9 = fusedMultiplyAdd(a9, x, w0); a10 = fusedMultiplyAdd(a10, x, w1); a11 = fusedMultiplyAdd(a11, x, w2); a12 = fusedMultiplyAdd(a12, x, w3); a13 = fusedMultiplyAdd(a13, x, w4) }
+            do { let x = xr[10]; a10 = fusedMultiplyAdd(a10, x, w0); a11 = fusedMultiplyAdd(a11, x, w1); a12 = fusedMultiplyAdd(a12, x, w2); a13 = fusedMultiplyAdd(a13, x, w3); a14 = fusedMultiplyAdd(a14, x, w4) }
+            do { let x = xr[11]; a11 = fusedMultiplyAdd(a11, x, w0); a12 = fusedMultiplyAdd(a12, x, w1); a13 = fusedMultiplyAdd(a13, x, w2); a14 = fusedMultiplyAdd(a14, x, w3); a15 = fusedMultiplyAdd(a15, x, w4) }
+            do { let x = xr[12]; a12 = fusedMultiplyAdd(a12, x, w0); a13 = fusedMultiplyAdd(a13, x, w1); a14 = fusedMultiplyAdd(a14, x, w2); a15 = fusedMultiplyAdd(a15, x, w3); a16 = fusedMultiplyAdd(a16, x, w4) }
+            do { let x = xr[13]; a13 = fusedMultiplyAdd(a13, x, w0); a14 = fusedMultiplyAdd(a14, x, w1); a15 = fusedMultiplyAdd(a15, x, w2); a16 = fusedMultiplyAdd(a16, x, w3); a17 = fusedMultiplyAdd(a17, x, w4) }
+            do { let x = xr[14]; a14 = fusedMultiplyAdd(a14, x, w0); a15 = fusedMultiplyAdd(a15, x, w1); a16 = fusedMultiplyAdd(a16, x, w2); a17 = fusedMultiplyAdd(a17, x, w3); a18 = fusedMultiplyAdd(a18, x, w4) }
+            do { let x = xr[15]; a15 = fusedMultiplyAdd(a15, x, w0); a16 = fusedMultiplyAdd(a16, x, w1); a17 = fusedMultiplyAdd(a17, x, w2); a18 = fusedMultiplyAdd(a18, x, w3); a19 = fusedMultiplyAdd(a19, x, w4) }
             wr -= 5; xr += side; n &-= 1
         }
         wc += wStep; xc += xStep; ic &-= 1
@@ -254,26 +254,26 @@ func convTChunk_k5_c24_d0_19(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int,
         var wr = wc, xr = xc, n = rows
         while n > 0 {
             let w0 = wr[0]; let w1 = wr[1]; let w2 = wr[2]; let w3 = wr[3]; let w4 = wr[4]
-            do { let x = xr[0]; a0 = a0.addingProduct(x, w0); a1 = a1.addingProduct(x, w1); a2 = a2.addingProduct(x, w2); a3 = a3.addingProduct(x, w3); a4 = a4.addingProduct(x, w4) }
-            do { let x = xr[1]; a1 = a1.addingProduct(x, w0); a2 = a2.addingProduct(x, w1); a3 = a3.addingProduct(x, w2); a4 = a4.addingProduct(x, w3); a5 = a5.addingProduct(x, w4) }
-            do { let x = xr[2]; a2 = a2.addingProduct(x, w0); a3 = a3.addingProduct(x, w1); a4 = a4.addingProduct(x, w2); a5 = a5.addingProduct(x, w3); a6 = a6.addingProduct(x, w4) }
-            do { let x = xr[3]; a3 = a3.addingProduct(x, w0); a4 = a4.addingProduct(x, w1); a5 = a5.addingProduct(x, w2); a6 = a6.addingProduct(x, w3); a7 = a7.addingProduct(x, w4) }
-            do { let x = xr[4]; a4 = a4.addingProduct(x, w0); a5 = a5.addingProduct(x, w1); a6 = a6.addingProduct(x, w2); a7 = a7.addingProduct(x, w3); a8 = a8.addingProduct(x, w4) }
-            do { let x = xr[5]; a5 = a5.addingProduct(x, w0); a6 = a6.addingProduct(x, w1); a7 = a7.addingProduct(x, w2); a8 = a8.addingProduct(x, w3); a9 = a9.addingProduct(x, w4) }
-            do { let x = xr[6]; a6 = a6.addingProduct(x, w0); a7 = a7.addingProduct(x, w1); a8 = a8.addingProduct(x, w2); a9 = a9.addingProduct(x, w3); a10 = a10.addingProduct(x, w4) }
-            do { let x = xr[7]; a7 = a7.addingProduct(x, w0); a8 = a8.addingProduct(x, w1); a9 = a9.addingProduct(x, w2); a10 = a10.addingProduct(x, w3); a11 = a11.addingProduct(x, w4) }
-            do { let x = xr[8]; a8 = a8.addingProduct(x, w0); a9 = a9.addingProduct(x, w1); a10 = a10.addingProduct(x, w2); a11 = a11.addingProduct(x, w3); a12 = a12.addingProduct(x, w4) }
-            do { let x = xr[9]; a9 = a9.addingProduct(x, w0); a10 = a10.addingProduct(x, w1); a11 = a11.addingProduct(x, w2); a12 = a12.addingProduct(x, w3); a13 = a13.addingProduct(x, w4) }
-            do { let x = xr[10]; a10 = a10.addingProduct(x, w0); a11 = a11.addingProduct(x, w1); a12 = a12.addingProduct(x, w2); a13 = a13.addingProduct(x, w3); a14 = a14.addingProduct(x, w4) }
-            do { let x = xr[11]; a11 = a11.addingProduct(x, w0); a12 = a12.addingProduct(x, w1); a13 = a13.addingProduct(x, w2); a14 = a14.addingProduct(x, w3); a15 = a15.addingProduct(x, w4) }
-            do { let x = xr[12]; a12 = a12.addingProduct(x, w0); a13 = a13.addingProduct(x, w1); a14 = a14.addingProduct(x, w2); a15 = a15.addingProduct(x, w3); a16 = a16.addingProduct(x, w4) }
-            do { let x = xr[13]; a13 = a13.addingProduct(x, w0); a14 = a14.addingProduct(x, w1); a15 = a15.addingProduct(x, w2); a16 = a16.addingProduct(x, w3); a17 = a17.addingProduct(x, w4) }
-            do { let x = xr[14]; a14 = a14.addingProduct(x, w0); a15 = a15.addingProduct(x, w1); a16 = a16.addingProduct(x, w2); a17 = a17.addingProduct(x, w3); a18 = a18.addingProduct(x, w4) }
-            do { let x = xr[15]; a15 = a15.addingProduct(x, w0); a16 = a16.addingProduct(x, w1); a17 = a17.addingProduct(x, w2); a18 = a18.addingProduct(x, w3); a19 = a19.addingProduct(x, w4) }
-            do { let x = xr[16]; a16 = a16.addingProduct(x, w0); a17 = a17.addingProduct(x, w1); a18 = a18.addingProduct(x, w2); a19 = a19.addingProduct(x, w3); a20 = a20.addingProduct(x, w4) }
-            do { let x = xr[17]; a17 = a17.addingProduct(x, w0); a18 = a18.addingProduct(x, w1); a19 = a19.addingProduct(x, w2); a20 = a20.addingProduct(x, w3); a21 = a21.addingProduct(x, w4) }
-            do { let x = xr[18]; a18 = a18.addingProduct(x, w0); a19 = a19.addingProduct(x, w1); a20 = a20.addingProduct(x, w2); a21 = a21.addingProduct(x, w3); a22 = a22.addingProduct(x, w4) }
-            do { let x = xr[19]; a19 = a19.addingProduct(x, w0); a20 = a20.addingProduct(x, w1); a21 = a21.addingProduct(x, w2); a22 = a22.addingProduct(x, w3); a23 = a23.addingProduct(x, w4) }
+            do { let x = xr[0]; a0 = fusedMultiplyAdd(a0, x, w0); a1 = fusedMultiplyAdd(a1, x, w1); a2 = fusedMultiplyAdd(a2, x, w2); a3 = fusedMultiplyAdd(a3, x, w3); a4 = fusedMultiplyAdd(a4, x, w4) }
+            do { let x = xr[1]; a1 = fusedMultiplyAdd(a1, x, w0); a2 = fusedMultiplyAdd(a2, x, w1); a3 = fusedMultiplyAdd(a3, x, w2); a4 = fusedMultiplyAdd(a4, x, w3); a5 = fusedMultiplyAdd(a5, x, w4) }
+            do { let x = xr[2]; a2 = fusedMultiplyAdd(a2, x, w0); a3 = fusedMultiplyAdd(a3, x, w1); a4 = fusedMultiplyAdd(a4, x, w2); a5 = fusedMultiplyAdd(a5, x, w3); a6 = fusedMultiplyAdd(a6, x, w4) }
+            do { let x = xr[3]; a3 = fusedMultiplyAdd(a3, x, w0); a4 = fusedMultiplyAdd(a4, x, w1); a5 = fusedMultiplyAdd(a5, x, w2); a6 = fusedMultiplyAdd(a6, x, w3); a7 = fusedMultiplyAdd(a7, x, w4) }
+            do { let x = xr[4]; a4 = fusedMultiplyAdd(a4, x, w0); a5 = fusedMultiplyAdd(a5, x, w1); a6 = fusedMultiplyAdd(a6, x, w2); a7 = fusedMultiplyAdd(a7, x, w3); a8 = fusedMultiplyAdd(a8, x, w4) }
+            do { let x = xr[5]; a5 = fusedMultiplyAdd(a5, x, w0); a6 = fusedMultiplyAdd(a6, x, w1); a7 = fusedMultiplyAdd(a7, x, w2); a8 = fusedMultiplyAdd(a8, x, w3); a9 = fusedMultiplyAdd(a9, x, w4) }
+            do { let x = xr[6]; a6 = fusedMultiplyAdd(a6, x, w0); a7 = fusedMultiplyAdd(a7, x, w1); a8 = fusedMultiplyAdd(a8, x, w2); a9 = fusedMultiplyAdd(a9, x, w3); a10 = fusedMultiplyAdd(a10, x, w4) }
+            do { let x = xr[7]; a7 = fusedMultiplyAdd(a7, x, w0); a8 = fusedMultiplyAdd(a8, x, w1); a9 = fusedMultiplyAdd(a9, x, w2); a10 = fusedMultiplyAdd(a10, x, w3); a11 = fusedMultiplyAdd(a11, x, w4) }
+            do { let x = xr[8]; a8 = fusedMultiplyAdd(a8, x, w0); a9 = fusedMultiplyAdd(a9, x, w1); a10 = fusedMultiplyAdd(a10, x, w2); a11 = fusedMultiplyAdd(a11, x, w3); a12 = fusedMultiplyAdd(a12, x, w4) }
+            do { let x = xr[9]; a9 = fusedMultiplyAdd(a9, x, w0); a10 = fusedMultiplyAdd(a10, x, w1); a11 = fusedMultiplyAdd(a11, x, w2); a12 = fusedMultiplyAdd(a12, x, w3); a13 = fusedMultiplyAdd(a13, x, w4) }
+            do { let x = xr[10]; a10 = fusedMultiplyAdd(a10, x, w0); a11 = fusedMultiplyAdd(a11, x, w1); a12 = fusedMultiplyAdd(a12, x, w2); a13 = fusedMultiplyAdd(a13, x, w3); a14 = fusedMultiplyAdd(a14, x, w4) }
+            do { let x = xr[11]; a11 = fusedMultiplyAdd(a11, x, w0); a12 = fusedMultiplyAdd(a12, x, w1); a13 = fusedMultiplyAdd(a13, x, w2); a14 = fusedMultiplyAdd(a14, x, w3); a15 = fusedMultiplyAdd(a15, x, w4) }
+            do { let x = xr[12]; a12 = fusedMultiplyAdd(a12, x, w0); a13 = fusedMultiplyAdd(a13, x, w1); a14 = fusedMultiplyAdd(a14, x, w2); a15 = fusedMultiplyAdd(a15, x, w3); a16 = fusedMultiplyAdd(a16, x, w4) }
+            do { let x = xr[13]; a13 = fusedMultiplyAdd(a13, x, w0); a14 = fusedMultiplyAdd(a14, x, w1); a15 = fusedMultiplyAdd(a15, x, w2); a16 = fusedMultiplyAdd(a16, x, w3); a17 = fusedMultiplyAdd(a17, x, w4) }
+            do { let x = xr[14]; a14 = fusedMultiplyAdd(a14, x, w0); a15 = fusedMultiplyAdd(a15, x, w1); a16 = fusedMultiplyAdd(a16, x, w2); a17 = fusedMultiplyAdd(a17, x, w3); a18 = fusedMultiplyAdd(a18, x, w4) }
+            do { let x = xr[15]; a15 = fusedMultiplyAdd(a15, x, w0); a16 = fusedMultiplyAdd(a16, x, w1); a17 = fusedMultiplyAdd(a17, x, w2); a18 = fusedMultiplyAdd(a18, x, w3); a19 = fusedMultiplyAdd(a19, x, w4) }
+            do { let x = xr[16]; a16 = fusedMultiplyAdd(a16, x, w0); a17 = fusedMultiplyAdd(a17, x, w1); a18 = fusedMultiplyAdd(a18, x, w2); a19 = fusedMultiplyAdd(a19, x, w3); a20 = fusedMultiplyAdd(a20, x, w4) }
+            do { let x = xr[17]; a17 = fusedMultiplyAdd(a17, x, w0); a18 = fusedMultiplyAdd(a18, x, w1); a19 = fusedMultiplyAdd(a19, x, w2); a20 = fusedMultiplyAdd(a20, x, w3); a21 = fusedMultiplyAdd(a21, x, w4) }
+            do { let x = xr[18]; a18 = fusedMultiplyAdd(a18, x, w0); a19 = fusedMultiplyAdd(a19, x, w1); a20 = fusedMultiplyAdd(a20, x, w2); a21 = fusedMultiplyAdd(a21, x, w3); a22 = fusedMultiplyAdd(a22, x, w4) }
+            do { let x = xr[19]; a19 = fusedMultiplyAdd(a19, x, w0); a20 = fusedMultiplyAdd(a20, x, w1); a21 = fusedMultiplyAdd(a21, x, w2); a22 = fusedMultiplyAdd(a22, x, w3); a23 = fusedMultiplyAdd(a23, x, w4) }
             wr -= 5; xr += side; n &-= 1
         }
         wc += wStep; xc += xStep; ic &-= 1
@@ -300,16 +300,16 @@ func convTChunk_k7_c16_d0_9(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int,
         var wr = wc, xr = xc, n = rows
         while n > 0 {
             let w0 = wr[0]; let w1 = wr[1]; let w2 = wr[2]; let w3 = wr[3]; let w4 = wr[4]; let w5 = wr[5]; let w6 = wr[6]
-            do { let x = xr[0]; a0 = a0.addingProduct(x, w0); a1 = a1.addingProduct(x, w1); a2 = a2.addingProduct(x, w2); a3 = a3.addingProduct(x, w3); a4 = a4.addingProduct(x, w4); a5 = a5.addingProduct(x, w5); a6 = a6.addingProduct(x, w6) }
-            do { let x = xr[1]; a1 = a1.addingProduct(x, w0); a2 = a2.addingProduct(x, w1); a3 = a3.addingProduct(x, w2); a4 = a4.addingProduct(x, w3); a5 = a5.addingProduct(x, w4); a6 = a6.addingProduct(x, w5); a7 = a7.addingProduct(x, w6) }
-            do { let x = xr[2]; a2 = a2.addingProduct(x, w0); a3 = a3.addingProduct(x, w1); a4 = a4.addingProduct(x, w2); a5 = a5.addingProduct(x, w3); a6 = a6.addingProduct(x, w4); a7 = a7.addingProduct(x, w5); a8 = a8.addingProduct(x, w6) }
-            do { let x = xr[3]; a3 = a3.addingProduct(x, w0); a4 = a4.addingProduct(x, w1); a5 = a5.addingProduct(x, w2); a6 = a6.addingProduct(x, w3); a7 = a7.addingProduct(x, w4); a8 = a8.addingProduct(x, w5); a9 = a9.addingProduct(x, w6) }
-            do { let x = xr[4]; a4 = a4.addingProduct(x, w0); a5 = a5.addingProduct(x, w1); a6 = a6.addingProduct(x, w2); a7 = a7.addingProduct(x, w3); a8 = a8.addingProduct(x, w4); a9 = a9.addingProduct(x, w5); a10 = a10.addingProduct(x, w6) }
-            do { let x = xr[5]; a5 = a5.addingProduct(x, w0); a6 = a6.addingProduct(x, w1); a7 = a7.addingProduct(x, w2); a8 = a8.addingProduct(x, w3); a9 = a9.addingProduct(x, w4); a10 = a10.addingProduct(x, w5); a11 = a11.addingProduct(x, w6) }
-            do { let x = xr[6]; a6 = a6.addingProduct(x, w0); a7 = a7.addingProduct(x, w1); a8 = a8.addingProduct(x, w2); a9 = a9.addingProduct(x, w3); a10 = a10.addingProduct(x, w4); a11 = a11.addingProduct(x, w5); a12 = a12.addingProduct(x, w6) }
-            do { let x = xr[7]; a7 = a7.addingProduct(x, w0); a8 = a8.addingProduct(x, w1); a9 = a9.addingProduct(x, w2); a10 = a10.addingProduct(x, w3); a11 = a11.addingProduct(x, w4); a12 = a12.addingProduct(x, w5); a13 = a13.addingProduct(x, w6) }
-            do { let x = xr[8]; a8 = a8.addingProduct(x, w0); a9 = a9.addingProduct(x, w1); a10 = a10.addingProduct(x, w2); a11 = a11.addingProduct(x, w3); a12 = a12.addingProduct(x, w4); a13 = a13.addingProduct(x, w5); a14 = a14.addingProduct(x, w6) }
-            do { let x = xr[9]; a9 = a9.addingProduct(x, w0); a10 = a10.addingProduct(x, w1); a11 = a11.addingProduct(x, w2); a12 = a12.addingProduct(x, w3); a13 = a13.addingProduct(x, w4); a14 = a14.addingProduct(x, w5); a15 = a15.addingProduct(x, w6) }
+            do { let x = xr[0]; a0 = fusedMultiplyAdd(a0, x, w0); a1 = fusedMultiplyAdd(a1, x, w1); a2 = fusedMultiplyAdd(a2, x, w2); a3 = fusedMultiplyAdd(a3, x, w3); a4 = fusedMultiplyAdd(a4, x, w4); a5 = fusedMultiplyAdd(a5, x, w5); a6 = fusedMultiplyAdd(a6, x, w6) }
+            do { let x = xr[1]; a1 = fusedMultiplyAdd(a1, x, w0); a2 = fusedMultiplyAdd(a2, x, w1); a3 = fusedMultiplyAdd(a3, x, w2); a4 = fusedMultiplyAdd(a4, x, w3); a5 = fusedMultiplyAdd(a5, x, w4); a6 = fusedMultiplyAdd(a6, x, w5); a7 = fusedMultiplyAdd(a7, x, w6) }
+            do { let x = xr[2]; a2 = fusedMultiplyAdd(a2, x, w0); a3 = fusedMultiplyAdd(a3, x, w1); a4 = fusedMultiplyAdd(a4, x, w2); a5 = fusedMultiplyAdd(a5, x, w3); a6 = fusedMultiplyAdd(a6, x, w4); a7 = fusedMultiplyAdd(a7, x, w5); a8 = fusedMultiplyAdd(a8, x, w6) }
+            do { let x = xr[3]; a3 = fusedMultiplyAdd(a3, x, w0); a4 = fusedMultiplyAdd(a4, x, w1); a5 = fusedMultiplyAdd(a5, x, w2); a6 = fusedMultiplyAdd(a6, x, w3); a7 = fusedMultiplyAdd(a7, x, w4); a8 = fusedMultiplyAdd(a8, x, w5); a9 = fusedMultiplyAdd(a9, x, w6) }
+            do { let x = xr[4]; a4 = fusedMultiplyAdd(a4, x, w0); a5 = fusedMultiplyAdd(a5, x, w1); a6 = fusedMultiplyAdd(a6, x, w2); a7 = fusedMultiplyAdd(a7, x, w3); a8 = fusedMultiplyAdd(a8, x, w4); a9 = fusedMultiplyAdd(a9, x, w5); a10 = fusedMultiplyAdd(a10, x, w6) }
+            do { let x = xr[5]; a5 = fusedMultiplyAdd(a5, x, w0); a6 = fusedMultiplyAdd(a6, x, w1); a7 = fusedMultiplyAdd(a7, x, w2); a8 = fusedMultiplyAdd(a8, x, w3); a9 = fusedMultiplyAdd(a9, x, w4); a10 = fusedMultiplyAdd(a10, x, w5); a11 = fusedMultiplyAdd(a11, x, w6) }
+            do { let x = xr[6]; a6 = fusedMultiplyAdd(a6, x, w0); a7 = fusedMultiplyAdd(a7, x, w1); a8 = fusedMultiplyAdd(a8, x, w2); a9 = fusedMultiplyAdd(a9, x, w3); a10 = fusedMultiplyAdd(a10, x, w4); a11 = fusedMultiplyAdd(a11, x, w5); a12 = fusedMultiplyAdd(a12, x, w6) }
+            do { let x = xr[7]; a7 = fusedMultiplyAdd(a7, x, w0); a8 = fusedMultiplyAdd(a8, x, w1); a9 = fusedMultiplyAdd(a9, x, w2); a10 = fusedMultiplyAdd(a10, x, w3); a11 = fusedMultiplyAdd(a11, x, w4); a12 = fusedMultiplyAdd(a12, x, w5); a13 = fusedMultiplyAdd(a13, x, w6) }
+            do { let x = xr[8]; a8 = fusedMultiplyAdd(a8, x, w0); a9 = fusedMultiplyAdd(a9, x, w1); a10 = fusedMultiplyAdd(a10, x, w2); a11 = fusedMultiplyAdd(a11, x, w3); a12 = fusedMultiplyAdd(a12, x, w4); a13 = fusedMultiplyAdd(a13, x, w5); a14 = fusedMultiplyAdd(a14, x, w6) }
+            do { let x = xr[9]; a9 = fusedMultiplyAdd(a9, x, w0); a10 = fusedMultiplyAdd(a10, x, w1); a11 = fusedMultiplyAdd(a11, x, w2); a12 = fusedMultiplyAdd(a12, x, w3); a13 = fusedMultiplyAdd(a13, x, w4); a14 = fusedMultiplyAdd(a14, x, w5); a15 = fusedMultiplyAdd(a15, x, w6) }
             wr -= 7; xr += side; n &-= 1
         }
         wc += wStep; xc += xStep; ic &-= 1
@@ -336,8 +336,8 @@ func convTChunk_k9_c10_d0_1(_ l: DecoderLayer, _ oc: Int, _ oy: Int, _ o0: Int,
         var wr = wc, xr = xc, n = rows
         while n > 0 {
             let w0 = wr[0]; let w1 = wr[1]; let w2 = wr[2]; let w3 = wr[3]; let w4 = wr[4]; let w5 = wr[5]; let w6 = wr[6]; let w7 = wr[7]; let w8 = wr[8]
-            do { let x = xr[0]; a0 = a0.addingProduct(x, w0); a1 = a1.addingProduct(x, w1); a2 = a2.addingProduct(x, w2); a3 = a3.addingProduct(x, w3); a4 = a4.addingProduct(x, w4); a5 = a5.addingProduct(x, w5); a6 = a6.addingProduct(x, w6); a7 = a7.addingProduct(x, w7); a8 = a8.addingProduct(x, w8) }
-            do { let x = xr[1]; a1 = a1.addingProduct(x, w0); a2 = a2.addingProduct(x, w1); a3 = a3.addingProduct(x, w2); a4 = a4.addingProduct(x, w3); a5 = a5.addingProduct(x, w4); a6 = a6.addingProduct(x, w5); a7 = a7.addingProduct(x, w6); a8 = a8.addingProduct(x, w7); a9 = a9.addingProduct(x, w8) }
+            do { let x = xr[0]; a0 = fusedMultiplyAdd(a0, x, w0); a1 = fusedMultiplyAdd(a1, x, w1); a2 = fusedMultiplyAdd(a2, x, w2); a3 = fusedMultiplyAdd(a3, x, w3); a4 = fusedMultiplyAdd(a4, x, w4); a5 = fusedMultiplyAdd(a5, x, w5); a6 = fusedMultiplyAdd(a6, x, w6); a7 = fusedMultiplyAdd(a7, x, w7); a8 = fusedMultiplyAdd(a8, x, w8) }
+            do { let x = xr[1]; a1 = fusedMultiplyAdd(a1, x, w0); a2 = fusedMultiplyAdd(a2, x, w1); a3 = fusedMultiplyAdd(a3, x, w2); a4 = fusedMultiplyAdd(a4, x, w3); a5 = fusedMultiplyAdd(a5, x, w4); a6 = fusedMultiplyAdd(a6, x, w5); a7 = fusedMultiplyAdd(a7, x, w6); a8 = fusedMultiplyAdd(a8, x, w7); a9 = fusedMultiplyAdd(a9, x, w8) }
             wr -= 9; xr += side; n &-= 1
         }
         wc += wStep; xc += xStep; ic &-= 1

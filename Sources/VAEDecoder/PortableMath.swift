@@ -49,4 +49,42 @@ public enum PortableMath {
 
     @inline(__always)
     public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+
+    /// a * b + c with one rounding (IEEE 754 fusedMultiplyAdd), for targets without a fused
+    /// multiply-add instruction (WebAssembly). The product of two floats is exact in double
+    /// (24 + 24 bits <= 53); the sum is rounded to odd in double (round to nearest, then, if it
+    /// was inexact and the result's last bit is even, one step toward the exact value), and
+    /// rounding that to float is correctly rounded, because double carries more than float's
+    /// 24 + 2 bits (Boldo and Melquiond 2008). The same algorithm as the host's portable C
+    /// kernels (Sources/VAEHostKernels/soft_fma.h); tests hold it equal to the hardware
+    /// instruction on many random triples and the hard cases.
+    @inline(__always)
+    public static func fma(_ a: Float, _ b: Float, _ c: Float) -> Float {
+        let p = Double(a) * Double(b)
+        let z = Double(c)
+        let s = p + z
+        // Rounding s to float is already correct unless s lies exactly halfway between two
+        // floats (its 29 extra fraction bits 1000...0), where the double rounding may have
+        // broken a tie the exact value does not have; and unless s is below float's normal
+        // range (another grid), or not finite (inf and NaN: nothing to correct).
+        let exp = (s.bitPattern >> 52) & 0x7FF
+        if s.bitPattern & 0x1FFF_FFFF != 0x1000_0000 && exp >= 1023 - 126 || exp == 0x7FF { return Float(s) }
+        // TwoSum: err is exactly p + z - s (Swift never contracts these into fused operations).
+        let bb = s - p
+        let err = (p - (s - bb)) + (z - bb)
+        var bits = s.bitPattern
+        if err != 0 && bits & 1 == 0 {
+            // one step away from zero when the exact value is further from zero, else toward it
+            if (err > 0) == (s > 0) { bits &+= 1 } else { bits &-= 1 }
+        }
+        return Float(Double(bitPattern: bits))
+    }
 }
+
+#if arch(wasm32)
+/// WebAssembly has no fused multiply-add instruction: LLVM lowers `Float.addingProduct` (the
+/// kernels' one multiply-add per tap) to a call to `fmaf`, and a module with no C library gets
+/// it here, exact, so the float32 path gives the spec's bits (docs/checkpoint-format.md, 2.1).
+@c(fmaf)
+public func vaePortableFMAF(_ a: Float, _ b: Float, _ c: Float) -> Float { PortableMath.fma(a, b, c) }
+#endif

@@ -27,6 +27,7 @@ struct VAEGen: ParsableCommand {
           vae-gen --seed 42 --precision int8  the same latents through the int8 decoder
           vae-gen --seed 7 -n 16 --each png   also one PNG per digit
           vae-gen export-decoder --out d.vaed the decoder image for flash
+          vae-gen export-web --out site       a static web page that decodes in the browser
           vae-gen bench --compare             float32 against int8, µs per image
 
         The fastest kernels this CPU has are chosen at run time (AVX-512, AVX2,
@@ -35,7 +36,7 @@ struct VAEGen: ParsableCommand {
 
         The options of the default subcommand: vae-gen help generate
         """,
-        subcommands: [Generate.self, ExportDecoder.self, Latent.self, Bench.self],
+        subcommands: [Generate.self, ExportDecoder.self, ExportWeb.self, Latent.self, Bench.self],
         defaultSubcommand: Generate.self)
 }
 

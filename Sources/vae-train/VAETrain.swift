@@ -31,6 +31,6 @@ struct VAETrain: ParsableCommand {
         one with the same seed (docs/training.md). Options of the default
         subcommand: vae-train help train
         """,
-        subcommands: [Train.self, Bench.self, Plot.self, MakeGoldens.self, Quantise.self],
+        subcommands: [Train.self, Bench.self, Plot.self, MakeGoldens.self, Quantise.self, PCA.self],
         defaultSubcommand: Train.self)
 }

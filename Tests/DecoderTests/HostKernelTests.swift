@@ -19,6 +19,48 @@ final class HostKernelTests: XCTestCase {
             return Float(Int32(truncatingIfNeeded: bits() >> 33)) / Float(1 << 30) / 2
         }
         mutating func below(_ n: Int) -> Int { Int(bits() >> 33) % n }
+
+        /// Any finite float, every exponent equally likely.
+        mutating func randomFloat() -> Float {
+            let e = UInt32(below(254) + 1), m = UInt32(truncatingIfNeeded: bits() >> 41) & 0x7F_FFFF
+            let f = Float(bitPattern: (e << 23) | m)
+            return below(2) == 0 ? f : -f
+        }
+
+        /// A triple (a, b, c) for a fused multiply-add a * b + c, of one of eight kinds, most of
+        /// them the cases that break a naive a * b + c in double.
+        mutating func fmaTriple(kind: Int) -> (Float, Float, Float) {
+            switch kind {
+            case 0:   // anything finite
+                let a = randomFloat(), b = randomFloat(); return (a, b, randomFloat())
+            case 1:   // similar magnitudes, so the sum is rounded in earnest
+                let a = next() * 4, b = next() * 4; return (a, b, next() * 4)
+            case 2:   // c cancels the product's leading bits
+                let a = next() * 8, b = next() * 8
+                let p = a * b
+                return (a, b, -p + (below(2) == 0 ? p.ulp : -p.ulp) * Float(below(3)))
+            case 3:   // exact product halfway between two floats, nudged by a tiny c
+                let x = Float(1 + 2 * below(1 << 11)), y = Float(1 + 2 * below(1 << 12))
+                return (x * Float(1 << 12), y,
+                        (below(3) == 0 ? 0 : (below(2) == 0 ? 1 : -1)) * Float.leastNonzeroMagnitude * Float(1 + below(4)))
+            case 4:   // subnormal results and signed zeros
+                let a = Float(bitPattern: UInt32(below(1 << 23))) * (below(2) == 0 ? 1 : -1)
+                let b = next()
+                return (a, b, [Float(0), -0.0, Float.leastNormalMagnitude, -Float.leastNonzeroMagnitude][below(4)])
+            case 5:   // near overflow
+                let a = Float.greatestFiniteMagnitude * next(), b = 2 + next(); return (a, b, randomFloat())
+            case 6:   // double rounding: a * b + c just off a float midpoint, by less than a double
+                      // ulp, so rounding a * b + c in double first lands on the midpoint
+                let x = Float(1 + 2 * below(1 << 11)), y = Float(1 + 2 * below(1 << 12))
+                let a = x * Float(1 << 12), b = y * (below(2) == 0 ? 1 : -1)
+                let tiny = Float(bitPattern: UInt32(below(40) + 1) << 23)   // 2^-126 .. 2^-87
+                return (a, b, (below(2) == 0 ? tiny : -tiny) * Float(1 + below(7)))
+            default:  // any bit pattern: infinities, NaNs, subnormals
+                func any() -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: bits() >> 32)) }
+                let a = any(), b = any()
+                return (a, b, below(4) == 0 ? [Float.infinity, -.infinity, .nan, 0][below(4)] : any())
+            }
+        }
     }
 
     func testEveryLevelMatchesTheReferenceOnRandomLayers() {
@@ -67,34 +109,8 @@ final class HostKernelTests: XCTestCase {
         var v = Values(s: 11)
         var a = [Float](repeating: 0, count: 16), b = a, c = a, out = a
         var bad = 0, checked = 0
-        func randomFloat() -> Float {
-            let e = UInt32(v.below(254) + 1), m = UInt32(truncatingIfNeeded: v.bits() >> 41) & 0x7F_FFFF
-            let f = Float(bitPattern: (e << 23) | m)
-            return v.below(2) == 0 ? f : -f
-        }
         for round in 0..<40_000 {
-            for i in 0..<16 {
-                switch (round + i) % 6 {
-                case 0:   // anything finite
-                    a[i] = randomFloat(); b[i] = randomFloat(); c[i] = randomFloat()
-                case 1:   // similar magnitudes, so the sum is rounded in earnest
-                    a[i] = v.next() * 4; b[i] = v.next() * 4; c[i] = v.next() * 4
-                case 2:   // c cancels the product's leading bits
-                    a[i] = v.next() * 8; b[i] = v.next() * 8
-                    let p = a[i] * b[i]
-                    c[i] = -p + (v.below(2) == 0 ? p.ulp : -p.ulp) * Float(v.below(3))
-                case 3:   // exact product halfway between two floats, nudged by a tiny c
-                    let x = Float(1 + 2 * v.below(1 << 11)), y = Float(1 + 2 * v.below(1 << 12))
-                    a[i] = x * Float(1 << 12); b[i] = y
-                    c[i] = (v.below(3) == 0 ? 0 : (v.below(2) == 0 ? 1 : -1)) * Float.leastNonzeroMagnitude * Float(1 + v.below(4))
-                case 4:   // subnormal results and signed zeros
-                    a[i] = Float(bitPattern: UInt32(v.below(1 << 23))) * (v.below(2) == 0 ? 1 : -1)
-                    b[i] = v.next()
-                    c[i] = [Float(0), -0.0, Float.leastNormalMagnitude, -Float.leastNonzeroMagnitude][v.below(4)]
-                default:  // near overflow
-                    a[i] = Float.greatestFiniteMagnitude * v.next(); b[i] = 2 + v.next(); c[i] = randomFloat()
-                }
-            }
+            for i in 0..<16 { (a[i], b[i], c[i]) = v.fmaTriple(kind: (round + i) % 6) }
             vae_fma_soft16(a, b, c, &out)
             for i in 0..<16 {
                 let want = c[i].addingProduct(a[i], b[i])

@@ -62,7 +62,7 @@ def chunk_fn(k, c, dlo, dhi):
     L.append("            " + "; ".join("let w%d = wr[%d]" % (t, t) for t in range(k)))
     for d in range(dlo, dhi + 1):
         taps = [(j, j - d) for j in range(c) if 0 <= j - d < k]
-        body = "; ".join("a%d = a%d.addingProduct(x, w%d)" % (j, j, t) for (j, t) in taps)
+        body = "; ".join("a%d = fusedMultiplyAdd(a%d, x, w%d)" % (j, j, t) for (j, t) in taps)
         L.append("            do { let x = xr[%d]; %s }" % (d, body))
     L.append("            wr -= %d; xr += side; n &-= 1" % k)
     L.append("        }")
