@@ -7,7 +7,7 @@
 #   3. vae-gen export-web: the site (page, module, the checkpoint's decoders, pca.json)
 #   4. node wasm/browser-test.mjs: headless Chromium loads the site from a loopback server;
 #      the SHA it displays (float32 and int8), the sliders, time to first digit, bytes, digits/s,
-#      a screenshot (wasm/build/page.png)
+#      a screenshot (wasm/build/page.png); then once more without pca.json (plain latent dimensions)
 #
 #   wasm/run.sh [--no-browser]
 #
@@ -55,6 +55,10 @@ if [ $browser = 1 ]; then
   command -v "${CHROMIUM:-chromium}" >/dev/null || die "chromium is needed (scripts/setup.sh --web)"
   node "$HERE/browser-test.mjs" "$B/site" --expect-f32 "$f32" --expect-i8 "$i8" \
     --screenshot "$B/page.png" --loads "${LOADS:-5}" --json "$B/browser.json" | tee "$B/browser-test.txt"
+  # The same site without pca.json: the sliders fall back to latent dimensions; same bits.
+  rm -rf "$B/site-nopca"; cp -r "$B/site" "$B/site-nopca"; rm "$B/site-nopca/pca.json"
+  node "$HERE/browser-test.mjs" "$B/site-nopca" --expect-f32 "$f32" --expect-i8 "$i8" --loads 1 --bench-rounds 0 |
+    tee -a "$B/browser-test.txt"
 fi
 # One summary line for the suite's counter: the node test's and the browser test's counts.
 cat "$B/node-test.txt" $([ $browser = 1 ] && echo "$B/browser-test.txt") |
