@@ -147,5 +147,20 @@ fi
 expect_error "decode: not npy" "not a .npy file" $BIN/vae-gen decode --latents "$T/d0.pgm"
 expect_error "decode: missing" "no such file" $BIN/vae-gen decode --latents "$T/none.npy"
 
+# Class priors: fitted into a short run's checkpoint from the fixture's labelled digits; --digit
+# then draws the same bytes every time, and different ones for different digits.
+mkdir -p "$T/lab"; cp "$T/data/"*.gz "$T/lab/"; cp $FIX/mnist-train-labels-first512.idx1.gz "$T/lab/train-labels-idx1-ubyte.gz"
+o=$($BIN/vae-train fit-priors --checkpoint "$T/run/latest.vaeckpt" --data "$T/lab" --out "$T/prio.vaeckpt" 2>&1)
+[ $? -eq 0 ] && grep -q "full Gaussians for 10 digits from 512" <<<"$o" && ok || bad "fit-priors: $o"
+a=$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 7 --seed 42 -n 16 --out "$T/d7" | grep ^sha256)
+b=$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 7 --seed 42 -n 16 --out "$T/d7b" | grep ^sha256)
+c=$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 1 --seed 42 -n 16 --out "$T/d1" | grep ^sha256)
+[ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ] && [ -s "$T/d7/grid.png" ] && ok || bad "vae-gen --digit: $a / $b / $c"
+[ "$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" -n 16 --out "$T/u" | grep ^sha256)" = "$($BIN/vae-gen --checkpoint "$T/run/latest.vaeckpt" -n 16 --out "$T/u2" | grep ^sha256)" ] && ok || bad "fit-priors changed the decoder"
+expect_error "fit-priors without labels" "train-labels-idx1-ubyte" $BIN/vae-train fit-priors --checkpoint "$T/run/latest.vaeckpt" --data "$T/data" --out "$T/x.vaeckpt"
+expect_error "--digit without priors" "vae-train fit-priors" $BIN/vae-gen --checkpoint "$T/run/latest.vaeckpt" --digit 3 -n 4 --out "$T/x"
+expect_error "--digit 10" "--digit must be between 0 and 9" $BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 10
+expect_error "--digit with a decoder image" "--digit needs --checkpoint" $BIN/vae-gen --decoder-image "$T/d.vaed" --digit 3
+
 echo "cli-tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
