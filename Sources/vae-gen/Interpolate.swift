@@ -29,16 +29,18 @@ struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A strip of digits between two latents: linear (top row) and spherical (bottom).",
         discussion: """
-        An end is SEED:INDEX (the latent vae-gen --seed SEED decodes as image INDEX) or an
-        image: FILE (a 28x28 PNG or PGM) or FILE:K (image K of an IDX file), encoded to its mean
-        latent by the host encoder of --checkpoint. Step t of S goes from 0 to 1 in S - 1
-        equal steps; linear is (1 - t) a + t b, spherical (slerp) keeps to the arc between a and
-        b, which is where a Gaussian latent's mass lies (linear midpoints are shorter than
-        either end and decode to fainter digits).
+        An end is SEED:INDEX (the latent vae-gen --seed SEED decodes as image
+        INDEX) or an image: FILE (a 28x28 PNG or PGM) or FILE:K (image K of an IDX
+        file), encoded to its mean latent by the host encoder of --checkpoint.
+        Step t of S goes from 0 to 1 in S - 1 equal steps; linear is (1 - t) a + t
+        b, spherical (slerp) keeps to the arc between a and b, which is where a
+        Gaussian latent's mass lies (linear midpoints are shorter than either
+        end).
 
         Examples:
           vae-gen interpolate --from 42:0 --to 42:1 --steps 10
-          vae-gen interpolate --from t10k-images-idx3-ubyte.gz:0 --to t10k-images-idx3-ubyte.gz:1
+          vae-gen interpolate --from t10k-images-idx3-ubyte.gz:0 \\
+                              --to t10k-images-idx3-ubyte.gz:1
           vae-gen interpolate --from three.png --to 7:5 --out-png mix.png
         """)
 

@@ -8,15 +8,16 @@ struct Reconstruct: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode given images and decode them again: originals above reconstructions.",
         discussion: """
-        The encoder (from --checkpoint) runs here on the host, in plain Swift; the decoder is the
-        runtime, float32 or int8. Each image is decoded from its mean latent (no sampling), and
-        its binary cross-entropy against the original (summed over the 784 pixels, the
-        reconstruction term of the training loss) is printed.
+        The encoder (from --checkpoint) runs here on the host, in plain Swift; the
+        decoder is the runtime, float32 or int8. Each image is decoded from its
+        mean latent (no sampling), and its binary cross-entropy against the
+        original (summed over the 784 pixels, the reconstruction term of the
+        training loss) is printed.
 
         Examples:
-          vae-gen reconstruct --images ../shared/data/mnist/t10k-images-idx3-ubyte.gz -n 10
-          vae-gen reconstruct --images t10k-images-idx3-ubyte --first 100 -n 20 --out-png r.png
-          vae-gen reconstruct --images my-digit.png          one 28x28 PNG (white on black)
+          vae-gen reconstruct --images t10k-images-idx3-ubyte.gz -n 10
+          vae-gen reconstruct --images t10k-images-idx3-ubyte --first 100 -n 20
+          vae-gen reconstruct --images my-digit.png    a 28x28 PNG, white on black
           vae-gen reconstruct --images digit.pgm --precision int8
         """)
 

@@ -23,12 +23,14 @@ struct FitPriors: ParsableCommand {
         training image is computed, and one Gaussian per digit fitted to them
         (diagonal: a standard deviation per dimension; full: the covariance's
         Cholesky factor). vae-gen --digit D then draws z = mean + L e with e the
-        seeded generator's latent (docs/latent-generator.md, section 6). Every other
-        section is kept byte for byte.
+        seeded generator's latent (docs/latent-generator.md, section 6). Every
+        other section is kept byte for byte.
 
         Examples:
-          vae-train fit-priors --checkpoint checkpoints/vae-mnist.vaeckpt --data ../shared/data/mnist
-          vae-train fit-priors --checkpoint c.vaeckpt --data DIR --covariance diagonal --out c-diag.vaeckpt
+          vae-train fit-priors --checkpoint checkpoints/vae-mnist.vaeckpt \\
+                               --data ../shared/data/mnist
+          vae-train fit-priors --checkpoint c.vaeckpt --data DIR \\
+                               --covariance diagonal --out c-diag.vaeckpt
         """)
 
     @Option(help: "Checkpoint whose encoder is used (and which is rewritten unless --out is given).")

@@ -9,14 +9,16 @@ struct HitRate: ParsableCommand {
         commandName: "hit-rate",
         abstract: "How often vae-gen --digit D draws a D, judged by a classifier trained here.",
         discussion: """
-        Trains a logistic regression on the MNIST training pixels (fixed seed, so the
-        same data gives the same classifier), prints its accuracy on the test images,
-        then for each digit decodes images 0 ..< -n of --seed from the checkpoint's
-        class priors with the runtime's float32 decoder, exactly as
-        vae-gen --digit D --seed S -n N does, and prints the share classified as D.
+        Trains a logistic regression on the MNIST training pixels (fixed seed, so
+        the same data gives the same classifier), prints its accuracy on the test
+        images, then for each digit decodes images 0 ..< -n of --seed from the
+        checkpoint's class priors with the runtime's float32 decoder, exactly as
+        vae-gen --digit D --seed S -n N does, and prints the share classified as
+        D.
 
         Example:
-          vae-train hit-rate --checkpoint checkpoints/vae-mnist.vaeckpt --data ../shared/data/mnist
+          vae-train hit-rate --checkpoint checkpoints/vae-mnist.vaeckpt \\
+                             --data ../shared/data/mnist -n 1000 --seed 42
         """)
 
     @Option(help: "Checkpoint with class priors (vae-train fit-priors).")
