@@ -49,12 +49,16 @@ let package = Package(
         .target(name: "VAETrainer", dependencies: ["Checkpoint", "CZlib", "VAEDecoder", "TrainerKernels", "ToolSupport"],
                 path: "Sources/VAETrainer"),
 
+        // The encoder for host tools (reconstruct, interpolate): plain Swift over the checkpoint's
+        // ENC tensors; the runtime stays decoder-only.
+        .target(name: "HostEncoder", dependencies: ["Checkpoint"], path: "Sources/HostEncoder"),
+
         .executableTarget(name: "vae-train",
                           dependencies: ["VAETrainer", "Checkpoint", "ImageIO", "VAEDecoder",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/vae-train"),
         .executableTarget(name: "vae-gen",
-                          dependencies: ["VAEDecoder", "Checkpoint", "ImageIO", "ToolSupport",
+                          dependencies: ["VAEDecoder", "Checkpoint", "ImageIO", "ToolSupport", "HostEncoder",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/vae-gen"),
 

@@ -136,6 +136,76 @@ $BIN/vae-gen export-web --module "$T/stand-in.wasm" --checkpoint "$T/run/best.va
 expect_error "export-web without the module" "wasm/build.sh" $BIN/vae-gen export-web --module "$T/none.wasm" --out "$T/site4"
 expect_error "export-web with a module that is not one" "not a WebAssembly module" $BIN/vae-gen export-web --module "$T/d.vaed" --out "$T/site5"
 expect_error "pca --components 0" "--components" $BIN/vae-train pca --checkpoint checkpoints/vae-mnist.vaeckpt --data "$T/data" --out "$T/p0.json" --components 0
+# reconstruct, interpolate, decode: IDX, PNG and PGM in; good runs and refusals naming the file.
+$BIN/vae-gen --seed 42 -n 2 --each pgm --out "$T/in" > /dev/null
+cp "$T/in/digit-42-000000.pgm" "$T/d0.pgm"
+out=$($BIN/vae-gen reconstruct --images $FIX/mnist-test-first256.idx3.gz --first 3 -n 5 --out-png "$T/rec.png" 2>&1)
+[ $? -eq 0 ] && [ -s "$T/rec.png" ] && [ "$(grep -c '^image [0-9]*: BCE [0-9.]*$' <<<"$out")" = 5 ] && grep -q '^image 3: ' <<<"$out" && ok || bad "reconstruct IDX: $out"
+# A decoded digit re-encoded and decoded again is close to itself: a BCE under 200 (a blank
+# reconstruction of a digit costs far more), through PGM and through PNG alike.
+o1=$($BIN/vae-gen reconstruct --images "$T/d0.pgm" -n 1 --out-png "$T/r1.png" 2>&1)
+b1=$(sed -n 's/^image 0: BCE //p' <<<"$o1")
+[ -n "$b1" ] && awk "BEGIN{exit !($b1 < 200)}" && ok || bad "reconstruct PGM: $o1"
+$BIN/vae-gen --seed 42 -n 1 --each png --out "$T/inp" > /dev/null
+o3=$($BIN/vae-gen reconstruct --images "$T/inp/digit-42-000000.png" -n 1 --out-png "$T/r3.png" 2>&1)
+[ "$(sed -n 's/^image 0: BCE //p' <<<"$o3")" = "$b1" ] && ok || bad "reconstruct PNG differs from the same digit as PGM: $o3 / $o1"
+expect_error "reconstruct: grid PNG is not 28x28" "this model needs 28x28" $BIN/vae-gen reconstruct --images "$T/rec.png"
+expect_error "reconstruct: --first past the end" "past the last image" $BIN/vae-gen reconstruct --images "$T/d0.pgm" --first 1
+expect_error "reconstruct: labels file" "labels file" $BIN/vae-gen reconstruct --images $FIX/mnist-train-labels-first512.idx1.gz
+printf 'P5\n28 28\n255\n' > "$T/short.pgm"
+expect_error "reconstruct: truncated PGM" "short.pgm: truncated" $BIN/vae-gen reconstruct --images "$T/short.pgm"
+head -c 100 "$T/inp/digit-42-000000.png" > "$T/cut.png"
+expect_error "reconstruct: truncated PNG" "cut.png: truncated" $BIN/vae-gen reconstruct --images "$T/cut.png"
+expect_error "reconstruct: not an image" "not an IDX, PNG or PGM" $BIN/vae-gen reconstruct --images scripts/cli-tests.sh
+expect_error "reconstruct: missing file" "no such file" $BIN/vae-gen reconstruct --images "$T/none.png"
+expect_error "reconstruct: -n 0" "-n must be between" $BIN/vae-gen reconstruct --images "$T/d0.pgm" -n 0
+o=$($BIN/vae-gen interpolate --from 42:0 --to 42:1 --steps 10 --out-png "$T/i.png" 2>&1)
+[ $? -eq 0 ] && [ -s "$T/i.png" ] && grep -q "10 steps" <<<"$o" && ok || bad "interpolate seeds: $o"
+o=$($BIN/vae-gen interpolate --from $FIX/mnist-test-first256.idx3.gz:0 --to "$T/d0.pgm" --steps 5 --out-png "$T/i2.png" 2>&1)
+[ $? -eq 0 ] && [ -s "$T/i2.png" ] && ok || bad "interpolate images: $o"
+expect_error "interpolate: --steps 1" "--steps must be" $BIN/vae-gen interpolate --from 42:0 --to 42:1 --steps 1
+expect_error "interpolate: missing image" "nope.png: no such file" $BIN/vae-gen interpolate --from 42:0 --to "$T/nope.png"
+# decode: latents of seed 42 written as .npy decode to vae-gen's own digits, byte for byte.
+if python3 -c "import numpy" 2>/dev/null; then
+  $BIN/vae-gen latent --seed 42 --index 0 > "$T/z0.txt"; $BIN/vae-gen latent --seed 42 --index 1 > "$T/z1.txt"
+  python3 - "$T" <<'PY'
+import sys, numpy as np
+t = sys.argv[1]
+# the bit patterns (last column), so that the latents are exactly the generator's
+rows = [[int(l.split()[-1], 16) for l in open(f"{t}/z{i}.txt") if l.split() and l.split()[-1].startswith("0x")] for i in (0, 1)]
+assert all(len(r) == 64 for r in rows)
+np.save(f"{t}/z.npy", np.array(rows, dtype="<u4").view("<f4"))
+np.save(f"{t}/z64.npy", np.zeros((2, 64), dtype="<f8"))
+np.save(f"{t}/z32.npy", np.zeros((2, 32), dtype="<f4"))
+np.save(f"{t}/zF.npy", np.asfortranarray(np.zeros((64, 64), dtype="<f4")))
+open(f"{t}/zcut.npy", "wb").write(open(f"{t}/z.npy", "rb").read()[:-4])
+PY
+  o=$($BIN/vae-gen decode --latents "$T/z.npy" --out-png "$T/dz.png" --out-npy "$T/px.npy" 2>&1)
+  [ "$(grep ^sha256 <<<"$o")" = "$($BIN/vae-gen --seed 42 -n 2 --out "$T/g2" | grep ^sha256)" ] && [ -s "$T/dz.png" ] \
+    && python3 -c "import numpy as np,sys; a=np.load('$T/px.npy'); sys.exit(0 if a.shape==(2,28,28) and a.dtype==np.uint8 else 1)" \
+    && ok || bad "decode seed-42 latents from .npy: $o"
+  expect_error "decode: float64" "descr is '<f8'" $BIN/vae-gen decode --latents "$T/z64.npy" --out-png "$T/x.png"
+  expect_error "decode: 32 columns" "z32.npy: npy shape (2, 32)" $BIN/vae-gen decode --latents "$T/z32.npy" --out-png "$T/x.png"
+  expect_error "decode: Fortran order" "fortran_order is True" $BIN/vae-gen decode --latents "$T/zF.npy" --out-png "$T/x.png"
+  expect_error "decode: cut data" "zcut.npy: npy data is 508 bytes" $BIN/vae-gen decode --latents "$T/zcut.npy" --out-png "$T/x.png"
+fi
+expect_error "decode: not npy" "not a .npy file" $BIN/vae-gen decode --latents "$T/d0.pgm"
+expect_error "decode: missing" "no such file" $BIN/vae-gen decode --latents "$T/none.npy"
+
+# Class priors: fitted into a short run's checkpoint from the fixture's labelled digits; --digit
+# then draws the same bytes every time, and different ones for different digits.
+mkdir -p "$T/lab"; cp "$T/data/"*.gz "$T/lab/"; cp $FIX/mnist-train-labels-first512.idx1.gz "$T/lab/train-labels-idx1-ubyte.gz"
+o=$($BIN/vae-train fit-priors --checkpoint "$T/run/latest.vaeckpt" --data "$T/lab" --out "$T/prio.vaeckpt" 2>&1)
+[ $? -eq 0 ] && grep -q "full Gaussians for 10 digits from 512" <<<"$o" && ok || bad "fit-priors: $o"
+a=$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 7 --seed 42 -n 16 --out "$T/d7" | grep ^sha256)
+b=$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 7 --seed 42 -n 16 --out "$T/d7b" | grep ^sha256)
+c=$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 1 --seed 42 -n 16 --out "$T/d1" | grep ^sha256)
+[ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ] && [ -s "$T/d7/grid.png" ] && ok || bad "vae-gen --digit: $a / $b / $c"
+[ "$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" -n 16 --out "$T/u" | grep ^sha256)" = "$($BIN/vae-gen --checkpoint "$T/run/latest.vaeckpt" -n 16 --out "$T/u2" | grep ^sha256)" ] && ok || bad "fit-priors changed the decoder"
+expect_error "fit-priors without labels" "train-labels-idx1-ubyte" $BIN/vae-train fit-priors --checkpoint "$T/run/latest.vaeckpt" --data "$T/data" --out "$T/x.vaeckpt"
+expect_error "--digit without priors" "vae-train fit-priors" $BIN/vae-gen --checkpoint "$T/run/latest.vaeckpt" --digit 3 -n 4 --out "$T/x"
+expect_error "--digit 10" "--digit must be between 0 and 9" $BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 10
+expect_error "--digit with a decoder image" "--digit needs --checkpoint" $BIN/vae-gen --decoder-image "$T/d.vaed" --digit 3
 
 echo "cli-tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -50,7 +50,7 @@ raw = open(SHIPPED, 'rb').read()
 ck = vaeckpt.read(SHIPPED)
 
 # What README and docs/checkpoint-format.md say the shipped file is.
-check('version', ck.version == (1, 1), str(ck.version))
+check('version', ck.version == (1, 2), str(ck.version))
 check('sections', list(ck.sections) == ['ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8'], str(list(ck.sections)))
 check('int8 decoder image', ck.int8_decoder_image is not None and ck.int8_decoder_image[:4] == b'VAED'
       and struct.unpack_from('<HI', ck.int8_decoder_image, 6) == (1, len(ck.int8_decoder_image)))
@@ -127,7 +127,8 @@ refuses('tensor name', with_header_crc(raw[:tt + 8] + b'x' * nlen + raw[tt + 8 +
 
 def with_int8_image(edit):
     """The shipped file with its DEC8 image edited by `edit` (bytearray -> None), the image CRC
-    recomputed, and the section (the last payload) recompressed with its table entry updated."""
+    recomputed, and the section recompressed and appended at the end of the file with its table
+    entry updated (DEC8 is not the last payload since PRIO; the old bytes stay, never read)."""
     S = struct.unpack_from('<I', raw, table0 - 4)[0]
     for i in range(S):
         e = table0 + 40 * i
@@ -138,8 +139,8 @@ def with_int8_image(edit):
     edit(img)
     img[12:16] = struct.pack('<I', zlib.crc32(bytes(img[16:])) & 0xFFFFFFFF)
     z = zlib.compress(bytes(img), 6)
-    entry = struct.pack('<IIQQQII', t, fl, o, len(z), len(img), zlib.crc32(z) & 0xFFFFFFFF, zlib.crc32(bytes(img)) & 0xFFFFFFFF)
-    return with_header_crc(raw[:e] + entry + raw[e + 40:o] + z)
+    entry = struct.pack('<IIQQQII', t, fl, len(raw), len(z), len(img), zlib.crc32(z) & 0xFFFFFFFF, zlib.crc32(bytes(img)) & 0xFFFFFFFF)
+    return with_header_crc(raw[:e] + entry + raw[e + 40:] + z)
 
 
 def set_u32(off, v):

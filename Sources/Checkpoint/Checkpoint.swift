@@ -47,7 +47,11 @@ public struct CheckpointContents {
     /// The `DEC8` section: an int8 decoder image (docs/quantisation.md), written by
     /// `vae-train quantise`. Training never carries it forward: new weights make it stale.
     public var int8DecoderImage: [UInt8]?
-    public init(config: ModelConfig, params: [Float], training: TrainingBlock?, history: [[Double]], int8DecoderImage: [UInt8]? = nil) {
+    /// Section PRIO, when the file has one (fitted to these weights; training drops it).
+    public var classPriors: ClassPriors?
+    public init(config: ModelConfig, params: [Float], training: TrainingBlock?, history: [[Double]], int8DecoderImage: [UInt8]? = nil,
+                classPriors: ClassPriors? = nil) {
+        self.classPriors = classPriors
         self.config = config; self.params = params; self.training = training; self.history = history
         self.int8DecoderImage = int8DecoderImage
     }
@@ -61,7 +65,9 @@ public enum SectionTag {
     public static let encoder = tag("ENC "), decoder = tag("DEC "), optimizer = tag("OPT "), history = tag("HIST")
     /// Since minor version 1; non-critical, so a v1.0 reader skips it.
     public static let decoderInt8 = tag("DEC8")
-    static let known: Set<UInt32> = [encoder, decoder, optimizer, history, decoderInt8]
+    /// Since minor version 2; non-critical: class-conditional latent Gaussians (1.7).
+    public static let classPriors = tag("PRIO")
+    static let known: Set<UInt32> = [encoder, decoder, optimizer, history, decoderInt8, classPriors]
     public static func name(_ t: UInt32) -> String {
         let b = (0..<4).map { UInt8((t >> (8 * UInt32($0))) & 0xFF) }
         if b.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: b, as: UTF8.self) + "\"" }
@@ -110,8 +116,9 @@ struct SectionEntry {
 public enum CheckpointFormat {
     public static let magic: [UInt8] = Array("VAECKPT".utf8) + [0]
     public static let major: UInt16 = 1
-    /// 1: the optional `DEC8` section (an int8 decoder image).
-    public static let minor: UInt16 = 1
+    /// 1: the optional `DEC8` section (an int8 decoder image); 2: the optional `PRIO` section
+    /// (class priors).
+    public static let minor: UInt16 = 2
 }
 
 /// Which decoder image a reader wants from a checkpoint.

@@ -335,7 +335,8 @@ public enum CheckpointReader {
                 history.append(row)
             }
         }
+        let priors = try raws[SectionTag.classPriors].map { try ClassPriors.parse($0, latent: h.config.latent, path: path) }
         return CheckpointContents(config: h.config, params: params, training: training, history: history,
-                                  int8DecoderImage: raws[SectionTag.decoderInt8])
+                                  int8DecoderImage: raws[SectionTag.decoderInt8], classPriors: priors)
     }
 }

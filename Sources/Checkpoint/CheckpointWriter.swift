@@ -66,6 +66,7 @@ public enum CheckpointWriter {
         sections.append((SectionTag.history, 0, hist.bytes))
         // Last, and non-critical: a v1.0 reader skips it and sees the file it always saw.
         if let d8 = c.int8DecoderImage { sections.append((SectionTag.decoderInt8, 0, d8)) }
+        if let p = c.classPriors { sections.append((SectionTag.classPriors, 0, p.encode())) }
 
         let stored = sections.map { Zlib.compress($0.raw) }
 

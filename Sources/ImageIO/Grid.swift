@@ -86,3 +86,27 @@ public enum Grid {
                        gap: gap, scale: scale, background: background)
     }
 }
+
+extension Grid {
+    /// Rows of tiles, each row its own line of the picture (originals above reconstructions, a
+    /// linear strip above a spherical one): rows may differ in length; short rows leave
+    /// `background`.
+    public static func rows(_ rows: [[[UInt8]]], tileWidth: Int, tileHeight: Int,
+                            gap: Int = 2, scale: Int = 1, background: UInt8 = separatorGray) -> GrayImage {
+        let columns = max(1, rows.map(\.count).max() ?? 1)
+        let cellW = tileWidth * scale, cellH = tileHeight * scale
+        let width = columns * cellW + (columns + 1) * gap
+        let height = max(1, rows.count * cellH + (rows.count + 1) * gap)
+        var image = GrayImage(width: width, height: height, fill: background)
+        for (r, row) in rows.enumerated() {
+            for (c, tile) in row.enumerated() {
+                precondition(tile.count == tileWidth * tileHeight, "Grid.rows: tile (\(r), \(c)) has \(tile.count) bytes")
+                let ox = gap + c * (cellW + gap), oy = gap + r * (cellH + gap)
+                for y in 0..<cellH {
+                    for x in 0..<cellW { image.pixels[(oy + y) * width + ox + x] = tile[(y / scale) * tileWidth + x / scale] }
+                }
+            }
+        }
+        return image
+    }
+}

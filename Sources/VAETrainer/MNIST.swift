@@ -25,6 +25,7 @@ public struct DataError: Error, CustomStringConvertible {
     public let path: String
     public let problem: String
     public var description: String { "\(Path.shown(path)): \(problem)" }
+    public init(path: String, problem: String) { self.path = path; self.problem = problem }
 }
 
 public enum MNIST {

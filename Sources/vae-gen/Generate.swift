@@ -37,6 +37,10 @@ struct Generate: ParsableCommand {
     @Option(help: "Grid upscaling factor (1 ... 8).")
     var scale = 2
 
+    @Option(help: ArgumentHelp("Draw this digit (0 ... 9) from the checkpoint's class priors.",
+        discussion: "Image i is mean + L e, e the latent of (seed, i) (docs/latent-generator.md, section 6); the priors come from vae-train fit-priors."))
+    var digit: Int?
+
     @Option(help: "Decoding threads (default: the machine's cores; the digits do not depend on it).")
     var threads: Int?
 
@@ -44,6 +48,8 @@ struct Generate: ParsableCommand {
         guard (1...100_000).contains(n) else { throw ValidationError("-n must be between 1 and 100000 (got \(n))") }
         guard (1...8).contains(scale) else { throw ValidationError("--scale must be between 1 and 8 (got \(scale))") }
         guard first <= UInt64.max - UInt64(n) else { throw ValidationError("--first + -n overflows") }
+        if let d = digit, !(0...9).contains(d) { throw ValidationError("--digit must be between 0 and 9 (got \(d))") }
+        if digit != nil, model.decoderImage != nil { throw ValidationError("--digit needs --checkpoint (the class priors live there, not in a decoder image)") }
         if let t = threads, !(1...64).contains(t) { throw ValidationError("--threads must be between 1 and 64 (got \(t))") }
     }
 
@@ -53,8 +59,12 @@ struct Generate: ParsableCommand {
         let px = m.pixelCount
         var all = [UInt8](repeating: 0, count: n * px)
         let t0 = monotonicNanoseconds()
-        all.withUnsafeMutableBufferPointer { buf in
-            ParallelDecode.run(rt, seed: seed, first: first, n: n, threads: threads ?? ParallelDecode.cores, into: buf.baseAddress!)
+        if let digit {
+            all = ClassSampling.digits(rt, checkpoint: model.checkpoint, digit: digit, seed: seed, first: first, n: n)
+        } else {
+            all.withUnsafeMutableBufferPointer { buf in
+                ParallelDecode.run(rt, seed: seed, first: first, n: n, threads: threads ?? ParallelDecode.cores, into: buf.baseAddress!)
+            }
         }
         let seconds = Double(monotonicNanoseconds() - t0) / 1e9
         let hex = SHA256.hex(of: all)
@@ -80,7 +90,7 @@ struct Generate: ParsableCommand {
             }
         } catch { fail("\(error)") }
         let layout = Grid.layout(count: n)
-        print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(rt.model.precision.name) (\(rt.decoder.path.name(for: rt.model.precision)) kernels), in \(cformat("%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
+        print("vae-gen: \(n) \(digit.map { "\($0)s" } ?? "digits") of seed \(seed) (from \(first)), \(rt.model.precision.name) (\(rt.decoder.path.name(for: rt.model.precision)) kernels), in \(cformat("%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
         print("sha256 \(hex)")
     }
 }

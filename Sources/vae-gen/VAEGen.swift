@@ -26,6 +26,12 @@ struct VAEGen: ParsableCommand {
           vae-gen --seed 42 -n 100            a 10x10 grid in vae-gen-out/grid.png
           vae-gen --seed 42 --precision int8  the same latents through the int8 decoder
           vae-gen --seed 7 -n 16 --each png   also one PNG per digit
+          vae-gen --digit 7 --seed 42 -n 100  sevens (the class priors)
+          vae-gen reconstruct --images t10k-images-idx3-ubyte.gz -n 10
+                                              originals above reconstructions, BCE each
+          vae-gen interpolate --from 42:0 --to 42:1 --steps 10
+                                              linear and spherical strips
+          vae-gen decode --latents z.npy      your own float32 [N, 64] latents
           vae-gen export-decoder --out d.vaed the decoder image for flash
           vae-gen export-web --out site       a static web page that decodes in the browser
           vae-gen bench --compare             float32 against int8, µs per image
@@ -36,7 +42,7 @@ struct VAEGen: ParsableCommand {
 
         The options of the default subcommand: vae-gen help generate
         """,
-        subcommands: [Generate.self, ExportDecoder.self, ExportWeb.self, Latent.self, Bench.self],
+        subcommands: [Generate.self, Reconstruct.self, Interpolate.self, DecodeLatents.self, ExportDecoder.self, ExportWeb.self, Latent.self, Bench.self],
         defaultSubcommand: Generate.self)
 }
 

@@ -26,11 +26,13 @@ struct VAETrain: ParsableCommand {
           vae-train --epochs 40 --out runs/mnist \\
                     --resume runs/mnist/latest.vaeckpt
           vae-train bench --images 12800
+          vae-train fit-priors --checkpoint C --data DIR   class priors for vae-gen --digit
+          vae-train hit-rate --checkpoint C --data DIR     how often --digit D draws a D
 
         A resumed run gives the same weights, bit for bit, as an uninterrupted
         one with the same seed (docs/training.md). Options of the default
         subcommand: vae-train help train
         """,
-        subcommands: [Train.self, Bench.self, Plot.self, MakeGoldens.self, Quantise.self, PCA.self],
+        subcommands: [Train.self, Bench.self, Plot.self, MakeGoldens.self, Quantise.self, PCA.self, FitPriors.self, HitRate.self],
         defaultSubcommand: Train.self)
 }

@@ -139,9 +139,9 @@ final class Int8CheckpointTests: XCTestCase {
         a.removeAll(); XCTAssertEqual(b.count, 4)
         // Written again from what was read: the same file.
         XCTAssertEqual(CheckpointWriter.encode(r), [UInt8](FileManager.default.contents(atPath: with)!))
-        // Minor version 1, DEC8 non-critical (a v1.0 reader skips it).
+        // Minor version 1 or later (2 since PRIO), DEC8 non-critical (a v1.0 reader skips it).
         let bytes = [UInt8](FileManager.default.contents(atPath: with)!)
-        XCTAssertEqual(u16(bytes, 10), 1)
+        XCTAssertEqual(u16(bytes, 10), Int(CheckpointFormat.minor))
         let sectionTable = 16 + u32(bytes, 16)
         XCTAssertEqual(u32(bytes, sectionTable), 5)
         let last = sectionTable + 4 + 4 * 40
