@@ -360,6 +360,9 @@ public enum CheckpointReader {
                     guard t.section == SectionTag.optimizer, t.dtype == .f32, t.shape == e.shape else {
                         throw fail("tensor \(t.name) has the wrong shape, dtype or section")
                     }
+                    // The training block's bytes are not a tensor's (found by the mutation tests:
+                    // a forged offset read the block's fields as Adam moments).
+                    guard t.offset >= len else { throw fail("tensor \(t.name) (at \(t.offset)) overlaps the \(len)-byte training block") }
                     let vals = floats(opt, t)
                     if isM { m.replaceSubrange(e.offset..<(e.offset + e.count), with: vals) } else { v.replaceSubrange(e.offset..<(e.offset + e.count), with: vals) }
                 }
