@@ -79,3 +79,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// libFuzzer harnesses (Fuzz/, built and run by scripts/fuzz.sh with -sanitize=fuzzer,address):
+// declared only when VAE_FUZZ=1, so that ordinary builds, `swift test` and packages that depend
+// on this one never see them.
+if Context.environment["VAE_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "FuzzSupport", dependencies: ["Checkpoint", "VAEDecoder"], path: "Fuzz/Support"),
+        .executableTarget(name: "fuzz-decoder-image", dependencies: ["FuzzSupport", "VAEDecoder"], path: "Fuzz/decoder-image"),
+        .executableTarget(name: "fuzz-capi", dependencies: ["FuzzSupport", "CVAEDecoder", "VAEDecoder"], path: "Fuzz/capi"),
+        .executableTarget(name: "fuzz-checkpoint", dependencies: ["FuzzSupport", "Checkpoint"], path: "Fuzz/checkpoint"),
+        .executableTarget(name: "fuzz-idx", dependencies: ["FuzzSupport", "VAETrainer"], path: "Fuzz/idx"),
+    ]
+}

@@ -117,6 +117,10 @@ expect_error "bench --images 0" "--images" $BIN/vae-gen bench --images 0
 expect_error "bad precision" "precision" $BIN/vae-gen --precision float16
 expect_error "unwritable vae-gen --out" "--out folder /proc/vae-gen" $BIN/vae-gen -n 4 --out /proc/vae-gen
 expect_error "unwritable export path" "/proc/d.vaed" $BIN/vae-gen export-decoder --out /proc/d.vaed
+# Grids are capped at 16 Mi pixels: more digits go to grid-0001.png, grid-0002.png, ... with the same digits.
+out=$($BIN/vae-gen -n 400 --scale 8 --out "$T/tiles" 2>&1)
+[ -s "$T/tiles/grid-0001.png" ] && [ -s "$T/tiles/grid-0002.png" ] && [ ! -e "$T/tiles/grid-0003.png" ] \
+  && [ "$(grep ^sha256 <<<"$out")" = "$($BIN/vae-gen -n 400 --out "$T/tiles1" | grep ^sha256)" ] && ok || bad "tiled grids: $out"
 expect_error "scale out of range" "--scale must be" $BIN/vae-gen --scale 0
 
 # The web page: vae-train pca (the sliders' directions), vae-gen export-web (the static site; a

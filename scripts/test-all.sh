@@ -39,6 +39,8 @@ stage "command-line tests" scripts/cli-tests.sh
 count_plain
 stage "kill -9 during training (checkpoints stay whole, resume is bit-identical)" scripts/kill-tests.sh
 count_plain
+stage "libFuzzer + ASan (10 s per harness; committed crashers replayed)" scripts/fuzz.sh
+count_plain
 stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
 count_plain
 stage "portability (qemu: x86-64 without AVX-512 or FMA, arm64; a consumer package by version)" scripts/portability-tests.sh

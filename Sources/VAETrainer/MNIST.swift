@@ -35,7 +35,11 @@ public enum MNIST {
     /// Reads an IDX3 image file. Everything in the header is checked against the file's real
     /// length before any buffer is sized from it.
     public static func loadImages(_ path: String, expectSide: Int = 28) throws -> ImageSet {
-        let bytes = try readMaybeGzip(path)
+        try parseImages(try readMaybeGzip(path), path: path, expectSide: expectSide)
+    }
+
+    /// An IDX3 image file's bytes (inflated), checked; `path` names it in errors.
+    public static func parseImages(_ bytes: [UInt8], path: String, expectSide: Int = 28) throws -> ImageSet {
         func be32(_ o: Int) -> Int { Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]) }
         guard bytes.count >= 4 else { throw DataError(path: path, problem: "too short to be an IDX file (\(bytes.count) bytes)") }
         guard bytes[0] == 0, bytes[1] == 0 else {

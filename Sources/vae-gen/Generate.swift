@@ -22,7 +22,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Seed of the latent vectors (0 ... 2^64-1).")
     var seed: UInt64 = 42
 
-    @Option(name: .shortAndLong, help: "How many digits (1 ... 100000).")
+    @Option(name: .shortAndLong, help: ArgumentHelp("How many digits (1 ... 100000).",
+        discussion: "Memory: the decoded digits (784 bytes each, 78 MB at 100000) and one grid picture of at most 16 Mi pixels; more digits than one grid holds go to grid-0001.png, grid-0002.png, ..."))
     var n = 100
 
     @Option(help: "Index of the first digit (digits first ..< first+n of the seed).")
@@ -43,6 +44,22 @@ struct Generate: ParsableCommand {
 
     @Option(help: "Decoding threads (default: the machine's cores; the digits do not depend on it).")
     var threads: Int?
+
+    /// The largest grid picture vae-gen composes (16 Mi pixels, 16 MB in memory): `-n 100000
+    /// --scale 8` would otherwise ask for a 5 GB picture.
+    static let maxGridPixels = 16 << 20
+
+    /// How many digits one grid of at most maxGridPixels holds.
+    static func digitsPerGrid(side: Int, scale: Int, gap: Int) -> Int {
+        func pixels(_ k: Int) -> Int {
+            let (c, r) = Grid.layout(count: k)
+            return (c * side * scale + (c + 1) * gap) * (r * side * scale + (r + 1) * gap)
+        }
+        let cell = (side * scale + gap) * (side * scale + gap)
+        var k = max(1, maxGridPixels / cell)
+        while k > 1 && pixels(k) > maxGridPixels { k = max(1, k * 19 / 20) }
+        return min(k, 100_000)
+    }
 
     func validate() throws {
         guard (1...100_000).contains(n) else { throw ValidationError("-n must be between 1 and 100000 (got \(n))") }
@@ -73,13 +90,23 @@ struct Generate: ParsableCommand {
             fail("cannot create --out folder \(out): \(error)")
         }
         let side = m.outputSide
-        let tiles = (0..<n).map { Array(all[($0 * px)..<(($0 + 1) * px)]) }
-        let grid = Grid.compose(tiles, tileWidth: side, tileHeight: side, gap: 2, scale: scale)
-        let gridPath = Path.join(out, "grid.png")
+        // Grids of at most maxGridPixels each: more digits than fit go to grid-0001.png,
+        // grid-0002.png, ... (one grid in memory at a time).
+        let perGrid = Generate.digitsPerGrid(side: side, scale: scale, gap: 2)
+        let grids = (n + perGrid - 1) / perGrid
+        var gridPath = Path.join(out, "grid.png")
         do {
-            try AtomicFile.write(PNG.encode(grid), to: gridPath, durable: false)
+            for g in 0..<grids {
+                let start = g * perGrid, end = min(n, start + perGrid)
+                let tiles = (start..<end).map { Array(all[($0 * px)..<(($0 + 1) * px)]) }
+                let grid = Grid.compose(tiles, tileWidth: side, tileHeight: side, gap: 2, scale: scale)
+                let path = grids == 1 ? gridPath : Path.join(out, cformat("grid-%04d.png", g + 1))
+                try AtomicFile.write(PNG.encode(grid), to: path, durable: false)
+                if g == 0 { gridPath = path }
+            }
             if each != .none {
-                for (i, t) in tiles.enumerated() {
+                for i in 0..<n {
+                    let t = Array(all[(i * px)..<((i + 1) * px)])
                     let name = cformat("digit-%llu-%06llu.", seed, first + UInt64(i)) + each.rawValue
                     let path = Path.join(out, name)
                     let data: [UInt8] = each == .png
@@ -89,6 +116,11 @@ struct Generate: ParsableCommand {
                 }
             }
         } catch { fail("\(error)") }
+        if grids > 1 {
+            print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(rt.model.precision.name) (\(rt.decoder.path.name(for: rt.model.precision)) kernels), in \(cformat("%.2f", seconds * 1000)) ms; \(grids) grids of up to \(perGrid) digits (at most \(Generate.maxGridPixels) pixels each) -> \(Path.join(out, "grid-0001.png")) ... \(Path.join(out, cformat("grid-%04d.png", grids)))")
+            print("sha256 \(hex)")
+            return
+        }
         let layout = Grid.layout(count: n)
         print("vae-gen: \(n) \(digit.map { "\($0)s" } ?? "digits") of seed \(seed) (from \(first)), \(rt.model.precision.name) (\(rt.decoder.path.name(for: rt.model.precision)) kernels), in \(cformat("%.2f", seconds * 1000)) ms; grid \(layout.columns)x\(layout.rows) -> \(gridPath)")
         print("sha256 \(hex)")

@@ -70,6 +70,11 @@ struct ModelOptions: ParsableArguments {
         do { rt = try LoadedDecoder(image: bytes, path: path) } catch {
             fail("\(Path.shown(decoderImage ?? checkpoint)): \(error.message)")
         }
+        // vae-gen writes grayscale pictures: an image the runtime accepts with 2 or 3 output
+        // channels (the C interface decodes it) is refused here with the reason, not trapped on.
+        guard rt.model.outputChannels == 1 else {
+            fail("\(Path.shown(decoderImage ?? checkpoint)): the decoder has \(rt.model.outputChannels) output channels; vae-gen writes grayscale digits (1 channel); decode it through the C interface (include/vae_decoder.h)")
+        }
         if let p = precision, "\(rt.model.precision.name)" != p.rawValue {
             fail("\(Path.shown(decoderImage ?? checkpoint)): the decoder image is \(rt.model.precision.name), not \(p.rawValue)")
         }
