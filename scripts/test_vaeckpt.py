@@ -51,7 +51,12 @@ ck = vaeckpt.read(SHIPPED)
 
 # What README and docs/checkpoint-format.md say the shipped file is.
 check('version', ck.version == (1, 2), str(ck.version))
-check('sections', list(ck.sections) == ['ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8'], str(list(ck.sections)))
+check('sections', list(ck.sections) == ['ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8', 'PRIO'], str(list(ck.sections)))
+p = ck.class_priors
+# vae-train fit-priors on the shipped checkpoint: full covariance, 10 digits, the training labels' counts.
+check('class priors', p is not None and p['kind'] == 'full'
+      and p['counts'] == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+      and p['means'].shape == (10, 64) and p['scales'].shape == (10, 64 * 65 // 2), str(p and p['counts']))
 check('int8 decoder image', ck.int8_decoder_image is not None and ck.int8_decoder_image[:4] == b'VAED'
       and struct.unpack_from('<HI', ck.int8_decoder_image, 6) == (1, len(ck.int8_decoder_image)))
 a = ck.arch
@@ -125,22 +130,27 @@ refuses('tensor name', with_header_crc(raw[:tt + 8] + b'x' * nlen + raw[tt + 8 +
 
 
 
-def with_int8_image(edit):
-    """The shipped file with its DEC8 image edited by `edit` (bytearray -> None), the image CRC
-    recomputed, and the section recompressed and appended at the end of the file with its table
+def with_section(tag, edit, image_crc=False):
+    """The shipped file with section `tag`'s payload edited by `edit` (bytearray -> None or a new
+    bytearray), for DEC8 its image CRC recomputed, and the section recompressed and appended at the end of the file with its table
     entry updated (DEC8 is not the last payload since PRIO; the old bytes stay, never read)."""
     S = struct.unpack_from('<I', raw, table0 - 4)[0]
     for i in range(S):
         e = table0 + 40 * i
         t, fl, o, st, rl, _, _ = struct.unpack_from('<IIQQQII', raw, e)
-        if t == vaeckpt.DEC8:
+        if t == tag:
             break
     img = bytearray(zlib.decompress(raw[o:o + st]))
-    edit(img)
-    img[12:16] = struct.pack('<I', zlib.crc32(bytes(img[16:])) & 0xFFFFFFFF)
+    img = edit(img) or img
+    if image_crc:
+        img[12:16] = struct.pack('<I', zlib.crc32(bytes(img[16:])) & 0xFFFFFFFF)
     z = zlib.compress(bytes(img), 6)
     entry = struct.pack('<IIQQQII', t, fl, len(raw), len(z), len(img), zlib.crc32(z) & 0xFFFFFFFF, zlib.crc32(bytes(img)) & 0xFFFFFFFF)
     return with_header_crc(raw[:e] + entry + raw[e + 40:] + z)
+
+
+def with_int8_image(edit):
+    return with_section(vaeckpt.DEC8, edit, image_crc=True)
 
 
 def set_u32(off, v):
@@ -155,6 +165,17 @@ refuses('int8 layer record', with_int8_image(set_u32(64 + 4, 15)), "section 'DEC
 refuses('int8 tensor alignment', with_int8_image(set_u32(64 + 36, 64 + 6 * 64 + 4)), "section 'DEC8') layer 0 weight offset")
 check('int8 edit helper keeps a valid file', vaeckpt.read(with_int8_image(lambda img: None)).int8_decoder_image
       == ck.int8_decoder_image)
+
+refuses('PRIO version', with_section(vaeckpt.PRIO, set_u32(4, 2)), 'section "PRIO": version')
+refuses('PRIO latent dimension', with_section(vaeckpt.PRIO, set_u32(12, 63)), 'section "PRIO": latent dimension')
+refuses('PRIO kind', with_section(vaeckpt.PRIO, set_u32(16, 3)), 'section "PRIO": covariance kind')
+refuses('PRIO truncated', with_section(vaeckpt.PRIO, lambda b: b[:-4]), 'section "PRIO": payload length')
+refuses('PRIO non-finite mean', with_section(vaeckpt.PRIO, lambda b: b[:36] + struct.pack('<f', float('nan')) + b[40:]),
+        'section "PRIO": mean/scale')
+refuses('PRIO negative diagonal', with_section(vaeckpt.PRIO, lambda b: b[:36 + 256] + struct.pack('<f', -1.0) + b[40 + 256:]),
+        'section "PRIO": scale')
+check('PRIO edit helper keeps a valid file', vaeckpt.read(with_section(vaeckpt.PRIO, lambda b: None)).class_priors['counts']
+      == p['counts'])
 
 check('torch not imported', 'torch' not in sys.modules)
 print('vaeckpt: %d passed, %d failed' % (passed, failed))

@@ -19,7 +19,7 @@ import numpy as np
 
 MAGIC = b'VAECKPT\0'
 MAJOR = 1
-MINOR = 1   # 1: the optional, non-critical 'DEC8' section (an int8 decoder image, docs/quantisation.md)
+MINOR = 2   # 1: the optional 'DEC8' section (an int8 decoder image, docs/quantisation.md); 2: the optional 'PRIO' section (class priors)
 MAX_HEADER = 1 << 20
 MAX_RAW = 256 << 20
 DTYPES = {1: ('<f4', 4, 'f32'), 2: ('<f8', 8, 'f64'), 3: ('i1', 1, 'i8'), 4: ('<i4', 4, 'i32')}
@@ -35,8 +35,8 @@ def tag_name(value):
     return struct.pack('<I', value).decode('ascii', 'replace')
 
 
-ENC, DEC, OPT, HIST, DEC8 = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8'))
-KNOWN_TAGS = {ENC, DEC, OPT, HIST, DEC8}
+ENC, DEC, OPT, HIST, DEC8, PRIO = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8', 'PRIO'))
+KNOWN_TAGS = {ENC, DEC, OPT, HIST, DEC8, PRIO}
 
 
 class CheckpointError(ValueError):
@@ -57,6 +57,7 @@ class Checkpoint:
         self.history = None      # numpy array (R, 8) float64, or None
         self.decoder_image = None  # bytes of the DEC section (a VAED image)
         self.int8_decoder_image = None  # bytes of the DEC8 section (an int8 VAED image), or None
+        self.class_priors = None  # dict of the PRIO section (kind, counts, means, scales), or None
 
     HISTORY_COLUMNS = ('epoch', 'seconds', 'train_rec', 'train_kl', 'train_total', 'val_rec', 'val_kl', 'val_total')
 
@@ -137,6 +138,8 @@ def _parse(b):
     if 'DEC8' in ck.sections:
         ck.int8_decoder_image = ck.sections['DEC8']
         _check_int8_image(ck)
+    if 'PRIO' in ck.sections:
+        ck.class_priors = _class_priors(ck.sections['PRIO'], ck.arch['latent'])
     if 'OPT ' in ck.sections:
         ck.training = _training(ck.sections['OPT '])
     if 'HIST' in ck.sections:
@@ -375,6 +378,41 @@ def _check_int8_image(ck):
             raise CheckpointError(f + ' layer %d output width' % k, '%d; 1 or 2 for hidden layers, 0 for the last' % width)
 
 
+def _class_priors(raw, latent):
+    """docs/checkpoint-format.md section 1.7, with every check it lists."""
+    f = "section \"PRIO\": "
+    if len(raw) < 32:
+        raise CheckpointError(f + 'block length', 'the section is %d bytes; the block alone is 32' % len(raw))
+    B, version, K, D, kind = struct.unpack_from('<5I', raw, 0)
+    if not 32 <= B <= len(raw):
+        raise CheckpointError(f + 'block length', '%d; must be at least 32 and inside the %d-byte section' % (B, len(raw)))
+    if version != 1:
+        raise CheckpointError(f + 'version', '%d; this reader knows version 1' % version)
+    if not 1 <= K <= 256:
+        raise CheckpointError(f + 'class count', '%d; must be 1 ... 256' % K)
+    if D != latent:
+        raise CheckpointError(f + 'latent dimension', '%d; the architecture block has %d' % (D, latent))
+    if kind not in (1, 2):
+        raise CheckpointError(f + 'covariance kind', '%d; 1 (diagonal) or 2 (full)' % kind)
+    S = D if kind == 1 else D * (D + 1) // 2
+    want = B + K * (4 + 4 * D + 4 * S)
+    if len(raw) != want:
+        raise CheckpointError(f + 'payload length', '%d bytes; %d classes of kind %d need exactly %d' % (len(raw), K, kind, want))
+    counts, means, scales = [], np.empty((K, D), np.float32), np.empty((K, S), np.float32)
+    pos = B
+    for k in range(K):
+        counts.append(struct.unpack_from('<I', raw, pos)[0])
+        means[k] = np.frombuffer(raw, '<f4', D, pos + 4)
+        scales[k] = np.frombuffer(raw, '<f4', S, pos + 4 + 4 * D)
+        pos += 4 + 4 * D + 4 * S
+    if not (np.isfinite(means).all() and np.isfinite(scales).all()):
+        raise CheckpointError(f + 'mean/scale', 'a value is not finite')
+    diag = scales if kind == 1 else scales[:, [j * (j + 1) // 2 + j for j in range(D)]]
+    if not (diag > 0).all():
+        raise CheckpointError(f + 'scale', 'a standard deviation or Cholesky diagonal is not positive')
+    return dict(kind='diagonal' if kind == 1 else 'full', counts=counts, means=means, scales=scales)
+
+
 def _training(raw):
     f = "training state (section 'OPT ')"
     if len(raw) < 128:
@@ -414,6 +452,9 @@ def main(argv):
     print('%s: version %d.%d, latent %d, %d decoder layers, %d tensors, sections %s'
           % (argv[1], ck.version[0], ck.version[1], ck.arch['latent'], len(ck.arch['layers']), len(ck.tensors),
              ' '.join(repr(s) for s in ck.sections)))
+    if ck.class_priors:
+        p = ck.class_priors
+        print('class priors: %d classes, %s covariance, fitted from %d images' % (len(p['counts']), p['kind'], sum(p['counts'])))
     if ck.training:
         print('training: epoch %(epoch)d, %(steps)d steps, batch %(batch)d, lr %(lr)g, seed %(seed)d, '
               '%(images_per_epoch)d images per epoch' % ck.training)
