@@ -162,6 +162,9 @@ head -c 100 "$T/inp/digit-42-000000.png" > "$T/cut.png"
 expect_error "reconstruct: truncated PNG" "cut.png: truncated" $BIN/vae-gen reconstruct --images "$T/cut.png"
 expect_error "reconstruct: not an image" "not an IDX, PNG or PGM" $BIN/vae-gen reconstruct --images scripts/cli-tests.sh
 expect_error "reconstruct: missing file" "no such file" $BIN/vae-gen reconstruct --images "$T/none.png"
+mkfifo "$T/fifo.png"
+expect_error "reconstruct: a FIFO" "is a FIFO (named pipe), not a regular file" timeout 10 $BIN/vae-gen reconstruct --images "$T/fifo.png"
+expect_error "decode: a directory" "is a directory, not a regular file" timeout 10 $BIN/vae-gen decode --latents "$T"
 expect_error "reconstruct: -n 0" "-n must be between" $BIN/vae-gen reconstruct --images "$T/d0.pgm" -n 0
 o=$($BIN/vae-gen interpolate --from 42:0 --to 42:1 --steps 10 --out-png "$T/i.png" 2>&1)
 [ $? -eq 0 ] && [ -s "$T/i.png" ] && grep -q "10 steps" <<<"$o" && ok || bad "interpolate seeds: $o"

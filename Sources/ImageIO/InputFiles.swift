@@ -1,4 +1,5 @@
 import CZlib
+import ToolSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,10 +14,14 @@ public enum InputFiles {
 
     /// The file's bytes, inflated when it is gzip (zlib's gzread passes plain files through).
     public static func read(_ path: String) throws(InputError) -> [UInt8] {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw InputError(path: path, problem: errno == ENOENT ? "no such file" : "cannot read (\(String(cString: strerror(errno))))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw InputError(path: path, problem: "not a regular file") }
-        guard let gz = gzopen(path, "rb") else { throw InputError(path: path, problem: "cannot open") }
+        // Opened once and checked on the open file (RegularFile): a FIFO or a device is refused
+        // before a byte is read, and the file read is the file checked.
+        let file = try regular(path, maxBytes: maxBytes)
+        let fd = dup(file.fd)
+        guard fd >= 0, let gz = gzdopen(fd, "rb") else {
+            if fd >= 0 { close(fd) }
+            throw InputError(path: path, problem: "cannot open")
+        }
         defer { gzclose(gz) }
         var out = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -35,16 +40,12 @@ public enum InputFiles {
 
     /// The file's bytes as they are (a .npy is never gzip: a gzip file must not pass as one).
     public static func readPlain(_ path: String) throws(InputError) -> [UInt8] {
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw InputError(path: path, problem: errno == ENOENT ? "no such file" : "cannot read (\(String(cString: strerror(errno))))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw InputError(path: path, problem: "not a regular file") }
-        guard st.st_size <= maxBytes else { throw InputError(path: path, problem: "larger than \(maxBytes >> 20) MiB") }
-        guard let f = fopen(path, "rb") else { throw InputError(path: path, problem: "cannot open") }
-        defer { fclose(f) }
-        var out = [UInt8](repeating: 0, count: Int(st.st_size))
-        let n = out.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-        guard n == out.count else { throw InputError(path: path, problem: "read \(n) of \(out.count) bytes (the file changed?)") }
-        return out
+        let file = try regular(path, maxBytes: maxBytes)
+        do { return try file.readAll() } catch { throw InputError(path: path, problem: error.problem) }
+    }
+
+    static func regular(_ path: String, maxBytes: Int) throws(InputError) -> RegularFile {
+        do { return try RegularFile(path, maxBytes: maxBytes, what: "image or latents") } catch { throw InputError(path: path, problem: error.problem) }
     }
 
     /// Images from an IDX3, PNG or PGM file (one image for PNG and PGM).
