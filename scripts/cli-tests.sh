@@ -122,6 +122,10 @@ out=$($BIN/vae-gen -n 400 --scale 8 --out "$T/tiles" 2>&1)
 [ -s "$T/tiles/grid-0001.png" ] && [ -s "$T/tiles/grid-0002.png" ] && [ ! -e "$T/tiles/grid-0003.png" ] \
   && [ "$(grep ^sha256 <<<"$out")" = "$($BIN/vae-gen -n 400 --out "$T/tiles1" | grep ^sha256)" ] && ok || bad "tiled grids: $out"
 expect_error "scale out of range" "--scale must be" $BIN/vae-gen --scale 0
+expect_error "--checkpoint with --decoder-image" "give one of them" $BIN/vae-gen --checkpoint checkpoints/vae-mnist.vaeckpt --decoder-image checkpoints/vae-mnist-int8-qat.vaed -n 1
+expect_error "empty --out" "--out must name a folder" $BIN/vae-gen --out '' -n 1
+expect_error "export-decoder --symbol not a C identifier" "--symbol must be a C identifier" $BIN/vae-gen export-decoder --symbol 'a b' --out "$T/sym.h"
+expect_error "export-decoder --symbol starting with a digit" "--symbol must be a C identifier" $BIN/vae-gen export-decoder --symbol '9x' --out "$T/sym.h"
 
 # The web page: vae-train pca (the sliders' directions), vae-gen export-web (the static site; a
 # stand-in module here: wasm/run.sh builds and tests the real one).

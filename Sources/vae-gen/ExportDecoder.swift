@@ -29,6 +29,14 @@ struct ExportDecoder: ParsableCommand {
     @Option(help: "Which decoder: float32 (the DEC section) or int8 (DEC8, written by vae-train quantise).")
     var precision: GenPrecision = .float32
 
+    func validate() throws {
+        guard !out.isEmpty else { throw ValidationError("--out must name a file (got an empty string)") }
+        // The name is pasted into C source: anything but an identifier would not compile, or worse.
+        let ok = symbol.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+            && symbol.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+        guard ok else { throw ValidationError("--symbol must be a C identifier (letters, digits, _; not starting with a digit), got '\(symbol)'") }
+    }
+
     func run() throws {
         let image: [UInt8]
         do { image = try CheckpointReader.readDecoderImage(checkpoint, precision: precision == .int8 ? .int8 : .float32).image } catch { fail("\(error)") }

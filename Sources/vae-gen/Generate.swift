@@ -63,6 +63,7 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard (1...100_000).contains(n) else { throw ValidationError("-n must be between 1 and 100000 (got \(n))") }
+        guard !out.isEmpty else { throw ValidationError("--out must name a folder (got an empty string)") }
         guard (1...8).contains(scale) else { throw ValidationError("--scale must be between 1 and 8 (got \(scale))") }
         guard first <= UInt64.max - UInt64(n) else { throw ValidationError("--first + -n overflows") }
         if let d = digit, !(0...9).contains(d) { throw ValidationError("--digit must be between 0 and 9 (got \(d))") }

@@ -36,8 +36,13 @@ enum EachFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Checkpoint to take the decoder from.")
-    var checkpoint = "checkpoints/vae-mnist.vaeckpt"
+    static let defaultCheckpoint = "checkpoints/vae-mnist.vaeckpt"
+
+    @Option(name: .customLong("checkpoint"), help: "Checkpoint to take the decoder from. (default: \(ModelOptions.defaultCheckpoint))")
+    var checkpointOption: String?
+
+    /// --checkpoint, or the shipped checkpoint when it is not given.
+    var checkpoint: String { checkpointOption ?? Self.defaultCheckpoint }
 
     @Option(help: "A raw decoder image (from export-decoder) instead of a checkpoint.")
     var decoderImage: String?
@@ -53,6 +58,10 @@ struct ModelOptions: ParsableArguments {
     var kernels: KernelChoice = .auto
 
     func validate() throws {
+        // Both given: one would be silently ignored, so say which to keep.
+        if checkpointOption != nil, decoderImage != nil {
+            throw ValidationError("--checkpoint and --decoder-image both name the decoder; give one of them")
+        }
         if case .path(let p) = kernels, !p.isAvailable {
             throw ValidationError("--kernels \(p.name): this build or CPU cannot run it; available: \(KernelPath.available.map { "\($0.name)" }.joined(separator: ", "))")
         }
