@@ -57,6 +57,21 @@ expect_error "non-numeric lr" "lr" $BIN/vae-train --data "$T/data" --lr fast --o
 expect_error "resume from garbage" "bad magic" $BIN/vae-train --data "$T/data" --epochs 5 --out "$T/o6" --resume "$FIX/mnist-train-labels-first512.idx1.gz"
 expect_error "unknown flag" "Unknown option" $BIN/vae-train --data "$T/data" --epoch 3 --out "$T/o7"
 
+# Decoder variants: a tiny 4-layer ReLU run (300 fixture digits), decoded by vae-gen from the
+# checkpoint's header alone; it must differ from the standard model's digits. Bad values refused.
+if $BIN/vae-train --data "$T/data" --train-limit 300 --epochs 1 --decoder-layers 4 --activation relu --out "$T/v4" --quiet > "$T/v4.log" 2>&1 \
+   && ov=$($BIN/vae-gen --checkpoint "$T/v4/latest.vaeckpt" --seed 42 -n 16 --out "$T/gv4" 2>&1) \
+   && grep -q '^sha256 [0-9a-f]\{64\}$' <<<"$ov" && [ -s "$T/gv4/grid.png" ] \
+   && [ "$(grep ^sha256 <<<"$ov")" != "$($BIN/vae-gen --checkpoint "$T/run/latest.vaeckpt" --seed 42 -n 16 --out "$T/gv6" | grep ^sha256)" ] \
+   && [ "$(grep ^sha256 <<<"$ov")" = "$($BIN/vae-gen --checkpoint "$T/v4/latest.vaeckpt" --seed 42 -n 16 --kernels reference --threads 1 --out "$T/gv4r" | grep ^sha256)" ] \
+   && $BIN/vae-train --data "$T/data" --train-limit 300 --epochs 2 --out "$T/v4" --resume "$T/v4/latest.vaeckpt" --quiet > "$T/v4r.log" 2>&1 \
+   && [ "$(wc -l < "$T/v4/history.csv")" = 3 ]; then ok; else bad "4-layer ReLU run, resume and vae-gen: $(cat "$T/v4.log" "$T/v4r.log" 2>/dev/null) $ov"; fi
+expect_error "--decoder-layers 7" "--decoder-layers must be 4, 5, 6 or 8 (got 7)" $BIN/vae-train --data "$T/data" --decoder-layers 7 --out "$T/o8"
+expect_error "--activation foo" "'foo' is not an activation" $BIN/vae-train --data "$T/data" --activation foo --out "$T/o8"
+expect_error "--activation leaky-relu:-1" "slope must be in (0, 1) (got -1)" $BIN/vae-train --data "$T/data" --activation leaky-relu:-1 --out "$T/o8"
+expect_error "--decoder-layers with --resume" "for new runs" $BIN/vae-train --data "$T/data" --decoder-layers 4 --epochs 9 --out "$T/v4" --resume "$T/v4/latest.vaeckpt"
+[ ! -e "$T/o8" ] && ok || bad "a refused variant created its --out"
+
 # vae-gen
 out=$($BIN/vae-gen --seed 42 -n 100 --out "$T/gen" --checkpoint checkpoints/vae-mnist.vaeckpt 2>&1)
 if [ $? -eq 0 ] && grep -q '^sha256 [0-9a-f]\{64\}$' <<<"$out" && [ -s "$T/gen/grid.png" ]; then ok; else bad "vae-gen: $out"; fi

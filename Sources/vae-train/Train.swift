@@ -61,6 +61,12 @@ struct Train: ParsableCommand {
     @Option(help: "Images per batch (new runs only).")
     var batch = 128
 
+    @Option(help: "Transposed-convolution layers in the decoder: 4, 5, 6 or 8 (new runs only; the plans are in docs/training.md; default 6).")
+    var decoderLayers: Int?
+
+    @Option(help: ArgumentHelp("Hidden decoder layers' activation: relu, leaky-relu (slope 0.01) or leaky-relu:SLOPE with SLOPE in (0, 1) (new runs only; default leaky-relu:0.01).", valueName: "activation"))
+    var activation: String?
+
     @Flag(help: "Print one line per epoch only, no progress bar.")
     var quiet = false
 
@@ -68,6 +74,13 @@ struct Train: ParsableCommand {
         if epochs < 1 || epochs > 100_000 { throw ValidationError("--epochs must be between 1 and 100000 (got \(epochs))") }
         if !(lr > 0 && lr < 1) { throw ValidationError("--lr must be in (0, 1) (got \(lr))") }
         if batch < 1 || batch > 4096 { throw ValidationError("--batch must be between 1 and 4096 (got \(batch))") }
+        if let n = decoderLayers, !ModelConfig.decoderLayerCounts.contains(n) {
+            throw ValidationError("--decoder-layers must be 4, 5, 6 or 8 (got \(n))")
+        }
+        if let a = activation, let reason = ModelConfig.HiddenActivation.parse(a).1 { throw ValidationError("--activation: \(reason)") }
+        if resume != nil && (decoderLayers != nil || activation != nil) {
+            throw ValidationError("--decoder-layers and --activation are for new runs: a resumed run keeps the decoder its checkpoint describes")
+        }
     }
 
     func run() throws {
@@ -101,7 +114,10 @@ struct Train: ParsableCommand {
         } else {
             var h = Hyper()
             h.seed = seed; h.lr = lr; h.batch = batch
-            state = TrainState(config: .standard, hyper: h)
+            let act = activation.map { ModelConfig.HiddenActivation.parse($0).0! } ?? .leakyReLU(slope: 0.01)
+            let config = ModelConfig.decoder(layers: decoderLayers ?? 6, activation: act)
+            if let reason = config.validate() { fail("internal: the decoder plan is invalid: \(reason)") }
+            state = TrainState(config: config, hyper: h)
         }
         let data: (train: ImageSet, test: ImageSet)
         do { data = try dataOptions.load() } catch { fail("\(error)") }

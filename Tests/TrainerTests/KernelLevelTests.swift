@@ -252,7 +252,13 @@ final class KernelLevelTests: XCTestCase {
         }
         // Deconvolutions: channels at 8 and past it (8-channel tiles plus 4- and 1-channel rest),
         // inC a multiple of 4 and not, and the standard model's layers 0 and 1.
-        for (inC, outC, side, k) in [(9, 13, 3, 5), (16, 13, 2, 9), (13, 10, 3, 7), (8, 8, 2, 4), (11, 17, 2, 3), (4, 2, 4, 3)] {
+        // Then every layer of the --decoder-layers 4, 5 and 8 plans (kernels 3 to 11, sides 2 to 26).
+        var shapes = [(9, 13, 3, 5), (16, 13, 2, 9), (13, 10, 3, 7), (8, 8, 2, 4), (11, 17, 2, 3), (4, 2, 4, 3)]
+        for n in [4, 5, 8] {
+            let c = ModelConfig.decoder(layers: n)
+            for (i, l) in c.layers.enumerated() { shapes.append((l.inChannels, l.outChannels, c.side(atLayer: i), l.kernel)) }
+        }
+        for (inC, outC, side, k) in shapes {
             let os = side + k - 1
             let input = g.lanes(inC * side * side), w = g.floats(inC * outC * k * k), b = g.floats(outC)
             let dOut = g.lanes(outC * os * os), gw0 = g.floats(inC * outC * k * k), gb0 = g.floats(outC)
@@ -350,17 +356,21 @@ final class KernelLevelTests: XCTestCase {
         let train = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz")).prefix(48)
         let val = try MNIST.loadImages(Fixtures.path("mnist-test-first256.idx3.gz")).prefix(16)
         var h = Hyper(); h.seed = 3; h.batch = 24
-        var results: [(String, [UInt32], Double)] = []
-        atEachLevel { level in
-            let t = Trainer(state: TrainState(config: .standard, hyper: h), threads: 2)
-            let r = t.runEpoch(train: train, validation: val)
-            results.append((level, (t.state.params + t.state.adamM + t.state.adamV).map(\.bitPattern), r.valTotal))
-        }
-        let initial = TrainState(config: .standard, hyper: h).params.map(\.bitPattern)
-        XCTAssertNotEqual(Array(results[0].1.prefix(initial.count)), initial, "training changed nothing")
-        for r in results.dropFirst() {
-            XCTAssert(r.1 == results[0].1, "\(r.0) differs from \(results[0].0)")
-            XCTAssertEqual(r.2.bitPattern, results[0].2.bitPattern, "\(r.0): validation loss")
+        // The standard model and two --decoder-layers/--activation variants.
+        for config in [ModelConfig.standard, .decoder(layers: 4, activation: .relu), .decoder(layers: 8, activation: .leakyReLU(slope: 0.2))] {
+            var results: [(String, [UInt32], Double)] = []
+            atEachLevel { level in
+                let t = Trainer(state: TrainState(config: config, hyper: h), threads: 2)
+                let r = t.runEpoch(train: train, validation: val)
+                results.append((level, (t.state.params + t.state.adamM + t.state.adamV).map(\.bitPattern), r.valTotal))
+            }
+            let tag = "\(config.layers.count) layers, \(config.layers[0].activation)"
+            let initial = TrainState(config: config, hyper: h).params.map(\.bitPattern)
+            XCTAssertNotEqual(Array(results[0].1.prefix(initial.count)), initial, "training changed nothing (\(tag))")
+            for r in results.dropFirst() {
+                XCTAssert(r.1 == results[0].1, "\(r.0) differs from \(results[0].0) (\(tag))")
+                XCTAssertEqual(r.2.bitPattern, results[0].2.bitPattern, "\(r.0): validation loss (\(tag))")
+            }
         }
     }
 }

@@ -12,18 +12,25 @@ final class TrainingTests: XCTestCase {
     func bits(_ s: TrainState) -> [UInt32] { (s.params + s.adamM + s.adamV).map(\.bitPattern) }
 
     /// Interrupt after epoch 1, save, load, go on: the same bits as never stopping.
-    func testResumeIsBitIdentical() throws {
+    func testResumeIsBitIdentical() throws { try resume(.standard) }
+
+    /// The same for a --decoder-layers 4 --activation relu run: the checkpoint's header brings
+    /// the architecture back.
+    func testResumeIsBitIdenticalForAReLU4LayerDecoder() throws { try resume(.decoder(layers: 4, activation: .relu)) }
+
+    func resume(_ config: ModelConfig) throws {
         let (train, val) = try data()
         var h = Hyper(); h.seed = 11; h.batch = 64
-        let straight = Trainer(state: TrainState(config: .standard, hyper: h), threads: 2)
+        let straight = Trainer(state: TrainState(config: config, hyper: h), threads: 2)
         for _ in 0..<2 { straight.runEpoch(train: train, validation: val) }
 
-        let first = Trainer(state: TrainState(config: .standard, hyper: h), threads: 2)
+        let first = Trainer(state: TrainState(config: config, hyper: h), threads: 2)
         first.runEpoch(train: train, validation: val)
         let path = NSTemporaryDirectory() + "resume-\(getpid()).vaeckpt"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try first.state.save(to: path)
         let resumed = Trainer(state: try TrainState(checkpoint: path), threads: 2)
+        XCTAssertEqual(resumed.state.config, config, "the checkpoint's header gives back the decoder")
         resumed.runEpoch(train: train, validation: val)
 
         XCTAssertEqual(bits(resumed.state), bits(straight.state))
@@ -31,7 +38,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(resumed.state.step, straight.state.step)
         XCTAssertEqual(resumed.state.history.map(\.valTotal), straight.state.history.map(\.valTotal))
         // And training did something.
-        XCTAssertNotEqual(bits(straight.state), bits(TrainState(config: .standard, hyper: h)))
+        XCTAssertNotEqual(bits(straight.state), bits(TrainState(config: config, hyper: h)))
     }
 
     /// Gradients are reduced shard by shard in a fixed order: thread count changes nothing.
