@@ -1,0 +1,38 @@
+// checkpoints/vae-fashion-mnist.vaeckpt, the second shipped model (the same architecture trained
+// on Fashion-MNIST): the runtime held against the trainer's own decoders of that file, float32
+// and int8, on every kernel path. Computed live from the committed file, so nothing here can go
+// stale when the checkpoint is remade.
+import Checkpoint
+import Foundation
+import VAEDecoder
+import VAETrainer
+import XCTest
+
+final class FashionCheckpointTests: XCTestCase {
+    static let path = Repo.path("checkpoints/vae-fashion-mnist.vaeckpt")
+
+    func testRuntimeFloatMatchesTheTrainersDecoder() throws {
+        let h = try Harness(checkpoint: Self.path)
+        let ck = try CheckpointReader.read(Self.path)
+        let latents = TrainerDecoder.seededLatents(seed: 7, count: 200, latent: ck.config.latent)
+        let expected = TrainerDecoder(config: ck.config, params: ck.params).decode(latents)
+        var worst: Float = 0
+        for (l, e) in zip(latents, expected) { for (a, b) in zip(h.decodeFloat(l), e) { worst = max(worst, abs(a - b)) } }
+        XCTAssertLessThanOrEqual(worst, 1e-4)
+        // Not the digits model: the same latents give other pictures.
+        let digits = try Harness()
+        XCTAssertNotEqual(digits.generate(seed: 42, count: 4), h.generate(seed: 42, count: 4))
+    }
+
+    func testEveryPathGivesTheSameBytesFloat32AndInt8() throws {
+        let f32 = try CheckpointReader.readDecoderImage(Self.path).image
+        let i8 = try CheckpointReader.readDecoderImage(Self.path, precision: .int8).image
+        let d = try Int8ImageBuilder.parse(i8, path: Self.path)
+        let want8 = TrainerDecoder.seededLatents(seed: 42, count: 16, latent: d.latent).flatMap { Int8Reference.decode(d, latent: $0) }
+        let want32 = try Harness(image: f32, path: .reference).generate(seed: 42, count: 16)
+        for path in KernelPath.available {
+            XCTAssertEqual(try Harness(image: f32, path: path).generate(seed: 42, count: 16), want32, "float32, \(path.name)")
+            XCTAssertEqual(try Harness(image: i8, path: path).generate(seed: 42, count: 16), want8, "int8, \(path.name)")
+        }
+    }
+}
