@@ -156,16 +156,19 @@ public final class QuantisationAwareTraining {
 
     /// torch.optim.Adam on the decoder's parameters; gradients summed over shards in order.
     func adam(_ shards: [Lanes], _ ranges: [Range<Int>], _ m: inout [Float], _ v: inout [Float], _ step: Int) {
-        let b1: Float = 0.9, b2: Float = 0.999, eps: Float = 1e-8
-        let bc1 = 1 - Foundation.pow(0.9, Double(step)), bc2 = 1 - Foundation.pow(0.999, Double(step))
-        let stepSize = Float(options.lr / bc1), bc2Sqrt = Float(bc2.squareRoot())
-        for r in ranges {
-            for i in r {
-                var g: Float = 0
-                for s in shards { g += s.grad[i] }
-                m[i] = b1 * m[i] + (1 - b1) * g
-                v[i] = b2 * v[i] + (1 - b2) * g * g
-                params[i] -= stepSize * (m[i] / (v[i].squareRoot() / bc2Sqrt + eps))
+        var h = Hyper(); h.lr = options.lr
+        var g = [Float](repeating: 0, count: layout.total)
+        for r in ranges { for i in r { for s in shards { g[i] += s.grad[i] } } }
+        params.withUnsafeMutableBufferPointer { p in
+            m.withUnsafeMutableBufferPointer { mp in
+                v.withUnsafeMutableBufferPointer { vp in
+                    g.withUnsafeBufferPointer { gp in
+                        for r in ranges {
+                            adamUpdate(params: p.baseAddress!, m: mp.baseAddress!, v: vp.baseAddress!, grad: gp.baseAddress!,
+                                       range: r, step: UInt64(step), hyper: h)
+                        }
+                    }
+                }
             }
         }
     }

@@ -217,15 +217,7 @@ public final class Trainer {
     /// Adam exactly as torch.optim.Adam (no weight decay, no amsgrad).
     func adamStep() {
         state.step += 1
-        let h = state.hyper
-        let t = Double(state.step)
-        let bc1 = 1 - Foundation.pow(h.beta1, t)
-        let bc2 = 1 - Foundation.pow(h.beta2, t)
-        let stepSize = Float(h.lr / bc1)
-        let bc2Sqrt = Float(bc2.squareRoot())
-        let b1 = Float(h.beta1), b2 = Float(h.beta2), eps = Float(h.eps)
-        let n = layout.total
-        let g = gradSum
+        let n = layout.total, step = state.step, hyper = state.hyper
         // Three nested mutations of `state` overlap, which Swift's exclusivity checks trap on
         // (the -Ounchecked build did not check): the arrays are moved out for the step, no copy.
         var params = [Float](), adamM = [Float](), adamV = [Float]()
@@ -234,13 +226,8 @@ public final class Trainer {
         params.withUnsafeMutableBufferPointer { p in
             adamM.withUnsafeMutableBufferPointer { m in
                 adamV.withUnsafeMutableBufferPointer { v in
-                    for i in 0..<n {
-                        let gi = g[i]
-                        m[i] = b1 * m[i] + (1 - b1) * gi
-                        v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                        let denom = v[i].squareRoot() / bc2Sqrt + eps
-                        p[i] -= stepSize * (m[i] / denom)
-                    }
+                    adamUpdate(params: p.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, grad: gradSum,
+                               range: 0..<n, step: step, hyper: hyper)
                 }
             }
         }
