@@ -72,10 +72,13 @@ build_runtime() {   # CORE PRECISION -> $B/libvaedecoder-CORE-PRECISION.a
   # The M0's 48 KiB holds the image, Thumb-1 code and libgcc's soft float only at -Osize
   # (which, on this core, is not slower: shared/notes).
   local opt="$SWIFT_OPT"; [ "$core" = m0 ] && opt="${SWIFT_OPT_M0:-$SWIFT_OPT}"
+  # The int8 chunk kernels are 20 functions; LLVM's runtime unrolling of their row loops would
+  # triple them (3.2 M instead of 3.5 M instructions, but 56 KiB of flash against 48).
+  local extra=(); [ "$prec" = int8 ] && extra=(-Xllvm -unroll-count=1)
   "$SWIFTC" -enable-experimental-feature Embedded "${target[@]}" -D "$define" \
     -wmo "$opt" -parse-as-library -module-name VAEDecoder \
     -Xfrontend -function-sections -Xfrontend -disable-stack-protector \
-    -c Sources/VAEDecoder/*.swift -o "$B/VAEDecoder-$core-$prec.o"
+    "${extra[@]}" -c Sources/VAEDecoder/*.swift -o "$B/VAEDecoder-$core-$prec.o"
   "$AR" rcs "$B/libvaedecoder-$core-$prec.a" "$B/VAEDecoder-$core-$prec.o"
   # shellcheck disable=SC2046
   "$CLANG" $(c_flags "$core") "${COMMON_C[@]}" -c "$HERE/startup.c" -o "$B/startup-$core.o"
@@ -126,7 +129,7 @@ LD
   local rc=0
   timeout "$QEMU_TIMEOUT" qemu-system-arm -machine "$machine" -display none -monitor none -serial none \
     -chardev file,id=c0,path="$V/out.txt" -semihosting-config enable=on,target=native,chardev=c0 \
-    -plugin "$B/libinsncount.so,mark=$mark" -d plugin -D "$V/insn.log" \
+    -plugin "$B/libinsncount.so,mark=$mark${PROFILE:+,profile=1}" -d plugin -D "$V/insn.log" \
     -kernel "$V/fw.elf" || rc=$?
   grep -v '^px ' "$V/out.txt" | sed 's/^/  /'
   [ $rc -ne 124 ] || die "$name: qemu timed out after ${QEMU_TIMEOUT}s"
@@ -146,10 +149,11 @@ variant float32 m4 float32 128 32 4096 digests.txt runtime-u8-seed$SEED.bin "${I
 for core in m4 m0; do
   mkdir -p "$B/int8-$core"
   python3 "$HERE/tools/vaed.py" extract8 "$CHECKPOINT" "$B/int8-$core/decoder.vaed"
-  # The issue's target for the M4 is 2.2 M instructions per image; the kernel here does not reach
-  # it yet (README, firmware-sim/README.md), so the enforced budget is the measured count plus
-  # a margin: a regression fails, the gap stays visible. The M0 is counted, not budgeted.
-  budget=0; [ "$core" = m4 ] && budget="${INSN_BUDGET_INT8:-7400000}"
+  # The issue's target for the M4 is 2.2 M instructions per image; the generated chunk kernels
+  # reach 3.55 M within the 48 KiB flash (README, firmware-sim/README.md), so the enforced budget
+  # is the measured count plus a margin: a regression fails, the gap stays visible. The M0 is
+  # counted, not budgeted.
+  budget=0; [ "$core" = m4 ] && budget="${INSN_BUDGET_INT8:-3700000}"
   # M4: the issue's 48 KiB flash / 16 KiB RAM. M0: the micro:bit's 256 KiB flash (Thumb-1 code
   # and libgcc's soft float are larger; the size is reported) and its 16 KiB RAM.
   flash=48; [ "$core" = m0 ] && flash=256

@@ -109,126 +109,117 @@ func convTransposeInt8Reference(_ l: DecoderLayer, input: UnsafeRawPointer, outp
 import Builtin
 #endif
 
-/// acc + lo16(x) * lo16(y) + hi16(x) * hi16(y): one SMLAD on a Cortex-M4 (the notes in
-/// shared/notes: swiftc never forms it from plain code, the Builtin module reaches it); the
-/// same integers from two multiplies elsewhere (Cortex-M0, hosts running the tests).
+// The targets' int8 kernel (ConvTransposeInt8Fast.swift, generated) reaches the Cortex-M4's DSP
+// instructions through these (shared/notes: swiftc never forms SMLAD-like instructions from
+// plain code; the Builtin module reaches them). Elsewhere (the Cortex-M0, hosts running the
+// tests) the same integers come from plain arithmetic.
+
+/// The low / high int16 of a word, sign-extended (LLVM turns products of these into SMLABB,
+/// SMLABT, SMLATB, SMLATT).
+@inline(__always) func lo16(_ a: UInt32) -> Int32 { Int32(Int16(truncatingIfNeeded: a)) }
+@inline(__always) func hi16(_ a: UInt32) -> Int32 { Int32(bitPattern: a) &>> 16 }
+
+/// acc + lo16(x) * hi16(y) + hi16(x) * lo16(y): one SMLADX on a Cortex-M4.
 @inline(__always)
-func dualMultiplyAdd(_ x: UInt32, _ y: UInt32, _ acc: Int32) -> Int32 {
+func dualMultiplyAddCross(_ x: UInt32, _ y: UInt32, _ acc: Int32) -> Int32 {
     #if hasFeature(BuiltinModule) && arch(arm) && VAE_DSP
-    return Int32(Builtin.int_arm_smlad(x._value, y._value, acc._value))
+    return Int32(Builtin.int_arm_smladx(x._value, y._value, acc._value))
     #else
-    let lo = Int32(Int16(truncatingIfNeeded: x)) &* Int32(Int16(truncatingIfNeeded: y))
-    return acc &+ lo &+ (Int32(bitPattern: x) &>> 16) &* (Int32(bitPattern: y) &>> 16)
+    return acc &+ lo16(x) &* hi16(y) &+ hi16(x) &* lo16(y)
     #endif
 }
 
-/// The targets' int8 kernel (docs/quantisation.md section 4, any order being exact): for each
-/// output row, the sums live in a row of int32 on the stack, and each pair of input values
-/// (x[2m], x[2m + 1]), one 32-bit load from an int16 row, meets the k + 1 weight pairs
-/// V[d] = (w[d], w[d - 1]) of the kernel row: out[2m + d] += x[2m] w[d] + x[2m + 1] w[d - 1],
-/// one dual multiply-add per output it reaches. Only taps that exist are computed (no padding),
-/// so no tensor is copied and the arena is just the two activation buffers. Takes int16 inputs
-/// of even width (the shipped decoder's); returns false for anything else, which the reference
-/// kernel then runs.
-func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) -> Bool {
-    let side = l.inSide, k = l.kernel, os = l.outSide
-    guard l.input.width == 2, side & 1 == 0, k <= Capacity.maxKernel, os <= Capacity.maxSide else { return false }
-    let inC = l.inChannels, outC = l.outChannels, kk = k &* k
-    let w = l.weightsInt8.unsafelyUnwrapped, b = l.biasInt32.unsafelyUnwrapped, q = l.requant.unsafelyUnwrapped
-    let last = l.output.width == 0, relu = l.activation == .relu
-    let pairs = side &>> 1
-    let x = input.assumingMemoryBound(to: UInt32.self)   // int16 pairs; rows are an even number of values
-    // Stack scratch: one output row of sums, one kernel row's weight pairs.
-    withUnsafeTemporaryAllocation(of: Int32.self, capacity: Capacity.maxSide) { rowBuf in
-    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: Capacity.maxKernel + 1) { vBuf in
-    let acc = rowBuf.baseAddress.unsafelyUnwrapped, v = vBuf.baseAddress.unsafelyUnwrapped
-    var o = 0
-    for oc in 0..<outC {
-        let words = q + oc &* (last ? DecoderImageLayout.pixelThresholds : DecoderImageLayout.requantWordsPerChannel)
-        for oy in 0..<os {
-            for ox in 0..<os { acc[ox] = b[oc] }
-            let iyLo = oy >= k ? oy &- k &+ 1 : 0, iyHi = oy < side ? oy : side &- 1
-            for ic in 0..<inC {
-                var iy = iyLo
-                while iy <= iyHi {
-                    let plane: Int = (ic &* outC &+ oc) &* kk
-                    let wr = w + (plane &+ (oy &- iy) &* k)
-                    // V[d] = (lo: w[d], hi: w[d - 1]), zero outside the kernel row.
-                    var prev: Int32 = 0
-                    for d in 0...k {
-                        let cur: Int32 = d < k ? Int32(wr[d]) : 0
-                        v[d] = UInt32(UInt16(truncatingIfNeeded: cur)) | UInt32(truncatingIfNeeded: prev) &<< 16
-                        prev = cur
-                    }
-                    let xRow: Int = (ic &* side &+ iy) &* pairs
-                    let xr = x + xRow
-                    int8RowPass(k, xr, pairs, v, acc)
-                    iy &+= 1
-                }
-            }
-            for ox in 0..<os {
-                Int8Math.finish(acc[ox], words, l, relu: relu, into: output, at: o)
-                o &+= 1
-            }
-        }
-    }
-    }
+/// Bytes 0 and 2 of `u` as two sign-extended int16 (lo, hi): one SXTB16.
+@inline(__always)
+func int8Pairs(even u: UInt32) -> UInt32 {
+    #if hasFeature(BuiltinModule) && arch(arm) && VAE_DSP
+    return UInt32(Builtin.int_arm_sxtb16(u._value))
+    #else
+    return UInt32(UInt16(bitPattern: Int16(Int8(truncatingIfNeeded: u))))
+        | UInt32(UInt16(bitPattern: Int16(Int8(truncatingIfNeeded: u &>> 16)))) &<< 16
+    #endif
+}
+
+/// Bytes 1 and 3 of `u` as two sign-extended int16: one SXTB16 with its rotation.
+@inline(__always)
+func int8Pairs(odd u: UInt32) -> UInt32 { int8Pairs(even: (u &>> 8) | (u &<< 24)) }
+
+/// Whether the targets' blocked int8 path can run all of `model` (it runs whole decoders only,
+/// because it keeps hidden activations de-interleaved, ConvTransposeInt8Fast.swift): every
+/// layer's shape has chunk kernels, every tensor is int16, and the first layer's input rows are
+/// of side 2, where natural and de-interleaved order agree (the latent is written naturally).
+func int8BlockedRuns(_ model: DecoderModel) -> Bool {
+    guard model.precision == .int8, model.layerCount >= 1, model.layers[0].inSide == 2 else { return false }
+    for i in 0..<model.layerCount {
+        let l = model.layers[i]
+        guard l.input.width == 2, l.output.width == 2 || i == model.layerCount - 1,
+              int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide else { return false }
     }
     return true
 }
 
-/// acc[2m + d] += x[2m] w[d] + x[2m + 1] w[d - 1] for every pair m and d in 0 ... k
-/// (convTransposeInt8Blocked). The shipped kernel sizes get a pass each (`int8RowPassUnrolled`
-/// with k a constant) in which the k + 1 weight pairs are locals, so that they stay in registers
-/// across the pairs (a loop over d would reload them after every store to the row); any other
-/// size takes the loop.
-@inline(__always)
-func int8RowPass(_ k: Int, _ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>,
-                 _ acc: UnsafeMutablePointer<Int32>) {
-    switch k {
-    case 3: int8RowPass3(xr, pairs, v, acc)
-    case 5: int8RowPass5(xr, pairs, v, acc)
-    case 7: int8RowPass7(xr, pairs, v, acc)
-    case 9: int8RowPass9(xr, pairs, v, acc)
-    default:
-        var m = 0
-        while m < pairs {
-            let xv = xr[m]
-            let a = acc + m &* 2
-            for d in 0...k { a[d] = dualMultiplyAdd(xv, v[d], a[d]) }
-            m &+= 1
+/// Section 4's requantisation of one channel, for int16 outputs (zero point 0) and shifts
+/// n >= 33 (the exporter's are; other channels take Int8Math.requantise). With H the high word
+/// of acc * M, (acc M + 2^(n - 1)) >> n = (H + 2^(n - 33)) >> (n - 32) exactly (adding a
+/// multiple of 2^32 moves only the high word, and floor division in two steps is exact): one
+/// 32 x 32 -> 64 multiply, an add and a shift on a 32-bit core, instead of 64-bit arithmetic.
+struct ChannelRequant {
+    let mPos, mNeg, sPos, sNeg, cPos, cNeg: Int32
+
+    init?(_ words: UnsafePointer<Int32>, relu: Bool, _ out: QuantTensor) {
+        guard out.width == 2, out.zeroPoint == 0, words[1] >= 33, words[3] >= 33 else { return nil }
+        mPos = words[0]; sPos = words[1] &- 32; cPos = 1 &<< (words[1] &- 33)
+        // ReLU: M = 0 and no rounding term give 0 for a negative sum.
+        mNeg = relu ? 0 : words[2]; sNeg = words[3] &- 32; cNeg = relu ? 0 : 1 &<< (words[3] &- 33)
+    }
+
+    /// A row of sums to int16, even columns then odd ones (the next layer's de-interleaved row).
+    @inline(never)
+    func row(_ sums: UnsafePointer<Int32>, _ os: Int, _ qmin: Int32, _ qmax: Int32, _ dst: UnsafeMutablePointer<Int16>) {
+        let mPos = self.mPos, mNeg = self.mNeg, cPos = self.cPos, cNeg = self.cNeg, sPos = self.sPos, sNeg = self.sNeg
+        var at = dst
+        for parity in 0..<2 {
+            var ox = parity
+            while ox < os {
+                let acc = sums[ox], neg = acc < 0
+                let m = neg ? mNeg : mPos, c = neg ? cNeg : cPos, sh = neg ? sNeg : sPos
+                let v = (acc.multipliedFullWidth(by: m).high &+ c) &>> sh
+                at.pointee = Int16(truncatingIfNeeded: v < qmin ? qmin : (v > qmax ? qmax : v))
+                at += 1; ox &+= 2
+            }
         }
     }
 }
 
-@inline(never) func int8RowPass3(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(3, x, n, v, a) }
-@inline(never) func int8RowPass5(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(5, x, n, v, a) }
-@inline(never) func int8RowPass7(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(7, x, n, v, a) }
-@inline(never) func int8RowPass9(_ x: UnsafePointer<UInt32>, _ n: Int, _ v: UnsafePointer<UInt32>, _ a: UnsafeMutablePointer<Int32>) { int8RowPassUnrolled(9, x, n, v, a) }
-
-/// The pass for k <= 9, written once: with k a constant every `k >= d` folds, leaving k + 1
-/// weight locals and k + 1 dual multiply-adds per input pair.
-@inline(__always)
-func int8RowPassUnrolled(_ k: Int, _ xr: UnsafePointer<UInt32>, _ pairs: Int, _ v: UnsafePointer<UInt32>,
-                         _ acc: UnsafeMutablePointer<Int32>) {
-    let v0 = v[0], v1 = v[1]
-    let v2 = k >= 2 ? v[2] : 0, v3 = k >= 3 ? v[3] : 0, v4 = k >= 4 ? v[4] : 0, v5 = k >= 5 ? v[5] : 0
-    let v6 = k >= 6 ? v[6] : 0, v7 = k >= 7 ? v[7] : 0, v8 = k >= 8 ? v[8] : 0, v9 = k >= 9 ? v[9] : 0
-    var m = 0
-    var a = acc
-    while m < pairs {
-        let xv = xr[m]
-        a[0] = dualMultiplyAdd(xv, v0, a[0])
-        a[1] = dualMultiplyAdd(xv, v1, a[1])
-        if k >= 2 { a[2] = dualMultiplyAdd(xv, v2, a[2]) }
-        if k >= 3 { a[3] = dualMultiplyAdd(xv, v3, a[3]) }
-        if k >= 4 { a[4] = dualMultiplyAdd(xv, v4, a[4]) }
-        if k >= 5 { a[5] = dualMultiplyAdd(xv, v5, a[5]) }
-        if k >= 6 { a[6] = dualMultiplyAdd(xv, v6, a[6]) }
-        if k >= 7 { a[7] = dualMultiplyAdd(xv, v7, a[7]) }
-        if k >= 8 { a[8] = dualMultiplyAdd(xv, v8, a[8]) }
-        if k >= 9 { a[9] = dualMultiplyAdd(xv, v9, a[9]) }
-        a += 2
-        m &+= 1
+/// One layer of the blocked path (int8BlockedRuns said yes): de-interleaved int16 rows in,
+/// de-interleaved int16 rows out, or 8-bit pixels in natural order for the last layer.
+func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
+    let os = l.outSide, plane = os &* os
+    let w = l.weightsInt8.unsafelyUnwrapped, b = l.biasInt32.unsafelyUnwrapped, q = l.requant.unsafelyUnwrapped
+    let last = l.output.width == 0, relu = l.activation == .relu, out = l.output
+    withUnsafeTemporaryAllocation(of: Int32.self, capacity: Capacity.maxSide) { rowBuf in
+        let sums = rowBuf.baseAddress.unsafelyUnwrapped
+        for oc in 0..<l.outChannels {
+            let words = q + oc &* (last ? DecoderImageLayout.pixelThresholds : DecoderImageLayout.requantWordsPerChannel)
+            let fast = last ? nil : ChannelRequant(words, relu: relu, out)
+            for oy in 0..<os {
+                int8FastRow(l.kernel, l.inSide, input, w, l.inChannels, l.outChannels, oc, oy, b[oc], sums)
+                let row = oc &* plane &+ oy &* os
+                if last {
+                    for ox in 0..<os { output.storeBytes(of: Int8Math.pixel(sums[ox], words), toByteOffset: row &+ ox, as: UInt8.self) }
+                    continue
+                }
+                let dst = output.assumingMemoryBound(to: Int16.self) + row
+                if let fast { fast.row(sums, os, out.qmin, out.qmax, dst); continue }
+                var at = dst
+                for parity in 0..<2 {   // even columns, then odd ones: de-interleaved, in store order
+                    var ox = parity
+                    while ox < os {
+                        at.pointee = Int16(truncatingIfNeeded: Int8Math.requantise(sums[ox], words, relu: relu, out))
+                        at += 1; ox &+= 2
+                    }
+                }
+            }
+        }
     }
 }

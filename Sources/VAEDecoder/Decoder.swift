@@ -82,7 +82,10 @@ public struct Decoder {
     /// image, the layer's integer tensors for an int8 one.
     public func runLayer(_ i: Int, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
         let l = model.layers[i]
-        if Precision.int8.isBuilt && model.precision == .int8 { path.runInt8(l, input, output, scratch: scratch, persistent: persistent(i)); return }
+        if Precision.int8.isBuilt && model.precision == .int8 {
+            path.runInt8(l, input, output, scratch: scratch, persistent: persistent(i), blocked: KernelPath.int8Blocked(model))
+            return
+        }
         run(l, input.assumingMemoryBound(to: Float.self), output.assumingMemoryBound(to: Float.self))
     }
 
@@ -156,9 +159,11 @@ public struct Decoder {
             q[j] = Int8Math.quantiseLatent(latent[j], inverseScale: model.latentInverseScale, qmax: model.latentQmax)
         }
         var src = UnsafeRawPointer(bufferB)
+        let blocked = path == .blocked && KernelPath.int8Blocked(model)
         for i in 0..<model.layerCount {
             let dst = i == model.layerCount - 1 ? UnsafeMutableRawPointer(pixels) : (i % 2 == 0 ? bufferA : bufferB)
-            path.runInt8(model.layers[i], src, dst, scratch: scratch, persistent: path == self.path ? persistent(i) : nil)
+            path.runInt8(model.layers[i], src, dst, scratch: scratch, persistent: path == self.path ? persistent(i) : nil,
+                         blocked: blocked)
             src = UnsafeRawPointer(dst)
         }
     }

@@ -4,7 +4,8 @@
 //
 //   .reference  convTransposeReference: the plain loop that defines the maths (any build)
 //   .blocked    targets without the host kernels (Cortex-M): register-blocked kernels generated
-//               for the shipped layer shapes (ConvTransposeFast.swift), the reference otherwise
+//               for the shipped layer shapes (ConvTransposeFast.swift; int8:
+//               ConvTransposeInt8Fast.swift, whole decoders only), the reference otherwise
 //   .portable / .avx2 / .avx512 / .neon   hosts: the C kernels of Sources/VAEHostKernels, one
 //               body compiled per instruction-set level; `.automatic` takes the best level the
 //               CPU has (cpu_features.h), lowered by the environment variable VAE_KERNELS.
@@ -133,10 +134,15 @@ public enum KernelPath: Int32, CaseIterable {
     /// Floats of scratch for a float32 layer (tests that run one layer alone).
     func scratchFloats(_ l: DecoderLayer) -> Int { scratchBytes(l, .float32) / 4 }
 
-    /// An int8 layer from its input tensor to its output tensor (or pixels).
+    /// Whether `.blocked` runs `model`'s int8 layers with the targets' blocked kernel, which
+    /// takes whole decoders only (int8BlockedRuns); otherwise it runs the reference.
+    static func int8Blocked(_ model: DecoderModel) -> Bool { int8BlockedRuns(model) }
+
+    /// An int8 layer from its input tensor to its output tensor (or pixels). `blocked`:
+    /// KernelPath.int8Blocked(model), for `.blocked` (the tensors are then de-interleaved).
     @inline(__always)
     func runInt8(_ l: DecoderLayer, _ input: UnsafeRawPointer, _ output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer,
-                 persistent: UnsafeRawPointer?) {
+                 persistent: UnsafeRawPointer?, blocked: Bool) {
         #if canImport(VAEHostKernels)
         if rawValue >= 0, let persistent {
             var c = l.cLayerInt8
@@ -145,7 +151,7 @@ public enum KernelPath: Int32, CaseIterable {
             return
         }
         #endif
-        if self == .blocked && convTransposeInt8Blocked(l, input: input, output: output) { return }
+        if self == .blocked && blocked { convTransposeInt8Blocked(l, input: input, output: output); return }
         convTransposeInt8Reference(l, input: input, output: output)
     }
 

@@ -137,15 +137,20 @@ func convTransposeFast(_ l: DecoderLayer, input: UnsafePointer<Float>, output: U
 
 
 def main():
-    text = generate()
-    if "--check" in sys.argv:
-        cur = open(OUT).read() if os.path.exists(OUT) else ""
-        if cur != text:
-            sys.stderr.write("gen_kernels.py: %s is not up to date; run firmware-sim/tools/gen_kernels.py\n" % OUT)
-            sys.exit(1)
-        return
-    open(OUT, "w").write(text)
-    print("gen_kernels.py: wrote %s" % os.path.normpath(OUT))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gen_int8_kernels
+    stale = False
+    for path, text in ((OUT, generate()), (gen_int8_kernels.OUT, gen_int8_kernels.generate())):
+        if "--check" in sys.argv:
+            cur = open(path).read() if os.path.exists(path) else ""
+            if cur != text:
+                sys.stderr.write("gen_kernels.py: %s is not up to date; run firmware-sim/tools/gen_kernels.py\n" % path)
+                stale = True
+            continue
+        open(path, "w").write(text)
+        print("gen_kernels.py: wrote %s" % os.path.normpath(path))
+    if stale:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

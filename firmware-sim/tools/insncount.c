@@ -10,6 +10,9 @@
  * counter's value is recorded; at exit the plugin writes "mark I COUNT" lines and the total.
  * The difference between two marks is the exact number of instructions executed between them
  * (plus the constant cost of one board_mark call).
+ *
+ * With the argument profile=1 it also writes "tb ADDR INSNS EXECS" for every translated block,
+ * which tools/profile.py folds into instructions per function (for tuning kernels).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -45,6 +48,11 @@ static uint64_t mark_addr = UINT64_MAX;
 static uint64_t *marks;
 static size_t n_marks, cap_marks;
 
+static int profile;
+struct tb_count { uint64_t vaddr, insns, execs; };
+static struct tb_count **tbs;
+static size_t n_tbs, cap_tbs;
+
 static void on_mark(unsigned int vcpu, void *ud) {
     (void)vcpu; (void)ud;
     if (n_marks == cap_marks) {
@@ -59,6 +67,19 @@ static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &count, n);
+    if (profile && n > 0) {
+        struct tb_count *t = calloc(1, sizeof *t);
+        if (!t) abort();
+        t->vaddr = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0));
+        t->insns = n;
+        qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &t->execs, 1);
+        if (n_tbs == cap_tbs) {
+            cap_tbs = cap_tbs ? 2 * cap_tbs : 4096;
+            tbs = realloc(tbs, cap_tbs * sizeof *tbs);
+            if (!tbs) abort();
+        }
+        tbs[n_tbs++] = t;
+    }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         if (qemu_plugin_insn_vaddr(insn) == mark_addr)
@@ -73,6 +94,10 @@ static void on_exit_cb(qemu_plugin_id_t id, void *ud) {
         snprintf(buf, sizeof buf, "mark %zu %" PRIu64 "\n", i, marks[i]);
         qemu_plugin_outs(buf);
     }
+    for (size_t i = 0; i < n_tbs; i++) {
+        snprintf(buf, sizeof buf, "tb 0x%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", tbs[i]->vaddr, tbs[i]->insns, tbs[i]->execs);
+        qemu_plugin_outs(buf);
+    }
     snprintf(buf, sizeof buf, "total %" PRIu64 "\n", count);
     qemu_plugin_outs(buf);
 }
@@ -81,6 +106,7 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_hdr *info, i
     (void)info;
     for (int i = 0; i < argc; i++)
         if (!strncmp(argv[i], "mark=", 5)) mark_addr = strtoull(argv[i] + 5, NULL, 0) & ~1ull;
+        else if (!strcmp(argv[i], "profile=1")) profile = 1;
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_trans);
     qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);
     return 0;
