@@ -1,0 +1,9 @@
+"""vaebridge: the checkpoint format and the decoder images of swift-vae, from Python with numpy
+only, and the bridge to PyTorch (a state_dict in) and ONNX (the decoder out). See python/README.md."""
+from ._common import ACTIVATIONS, CheckpointError, FormatError, layer, runtime_limits
+from .image import DecoderImage, Int8DecoderImage, read_decoder_image, write_decoder_image
+from .checkpoint import Checkpoint, architecture, encode, expected_shapes, model_names, read, write
+
+__all__ = ['ACTIVATIONS', 'CheckpointError', 'FormatError', 'layer', 'runtime_limits', 'DecoderImage', 'Int8DecoderImage',
+           'read_decoder_image', 'write_decoder_image', 'Checkpoint', 'architecture', 'encode', 'expected_shapes',
+           'model_names', 'read', 'write']
