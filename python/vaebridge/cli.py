@@ -140,7 +140,8 @@ def rewrite(a):
     from . import checkpoint
     ck = checkpoint.read(a.input)
     checkpoint.write(ck, a.out)
-    same = open(a.input, 'rb').read() == open(a.out, 'rb').read()
+    with open(a.input, 'rb') as f, open(a.out, 'rb') as g:
+        same = f.read() == g.read()
     print('wrote %s (%s the input)' % (a.out, 'byte for byte' if same else 'differs from'))
     return 0
 

@@ -166,7 +166,11 @@ def export_onnx(decoder, path, flat=True):
     from .checkpoint import Checkpoint, atomic_write
     from .image import DecoderImage, read_decoder_image
     if isinstance(decoder, (str, bytes)) or hasattr(decoder, '__fspath__'):
-        b = open(decoder, 'rb').read() if not isinstance(decoder, bytes) else decoder
+        if isinstance(decoder, bytes):
+            b = decoder
+        else:
+            with open(decoder, 'rb') as f:
+                b = f.read()
         if b[:8] == b'VAECKPT\0':
             from .checkpoint import read
             decoder = read(decoder).decoder()
@@ -187,7 +191,8 @@ def read_model(source):
     path = None
     if not isinstance(source, (bytes, bytearray)):
         path = str(source)
-        source = open(path, 'rb').read()
+        with open(path, 'rb') as f:
+            source = f.read()
     try:
         return _model(bytes(source))
     except CheckpointError as e:
