@@ -38,5 +38,6 @@ def decode(decoder, z, dtype=np.float64):
 
 
 def pixels(p):
-    """The runtime's 8-bit rule: UInt8(p * 255 + 0.5) after clamping p to [0, 1]."""
-    return np.floor(np.clip(np.asarray(p, np.float64), 0, 1) * 255 + 0.5).astype(np.uint8)
+    """The runtime's 8-bit rule, in its float32: UInt8(p * 255 + 0.5) after clamping p to [0, 1]."""
+    p = np.clip(np.asarray(p, np.float32), np.float32(0), np.float32(1))
+    return np.floor(p * np.float32(255) + np.float32(0.5)).astype(np.uint8)
