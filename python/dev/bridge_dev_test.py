@@ -113,6 +113,7 @@ def main():
     ap.add_argument('--latents', type=int, default=1000)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--python', default='python3', help='the torch-free python3 that runs the converter (default %(default)s)')
+    ap.add_argument('--keep', help='write the .pt, .vaeckpt and .onnx files into this folder (default: a temporary one)')
     ap.add_argument('--make-fixture', action='store_true')
     a = ap.parse_args()
     if a.make_fixture:
@@ -120,7 +121,8 @@ def main():
         return 0
     import onnxruntime as ort
     torch.set_num_threads(a.threads)
-    tmp = tempfile.mkdtemp()
+    tmp = a.keep or tempfile.mkdtemp()
+    os.makedirs(tmp, exist_ok=True)
     x = torch.tensor(idx(os.path.join(a.data, 'train-images-idx3-ubyte.gz')), dtype=torch.float32).view(-1, 784) / 255
     z = np.random.default_rng(2026).standard_normal((a.latents, 64)).astype('<f4')
     zpath = os.path.join(tmp, 'z.npy')
@@ -165,7 +167,7 @@ def main():
     so = ort.SessionOptions()
     so.intra_op_num_threads = so.inter_op_num_threads = 1
     for name, ck, tp in checkpoints:
-        path = os.path.join(tmp, 'd.onnx')
+        path = os.path.join(tmp, os.path.basename(ck).replace('.vaeckpt', '.onnx'))
         vb.onnx.export_onnx(ck, path)
         s = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
         px = s.run(None, {'z': z})[0]

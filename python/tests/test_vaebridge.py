@@ -53,6 +53,15 @@ def with_header_crc(b):
     return b[:H - 4] + struct.pack('<I', zlib.crc32(b[:H - 4]) & 0xFFFFFFFF) + b[H:]
 
 
+def with_image_crc(img, edit):
+    """A copy of a decoder image edited by edit(bytearray), its CRC made right again, so that a
+    test reaches the check behind the CRC."""
+    b = bytearray(img)
+    edit(b)
+    struct.pack_into('<I', b, 12, zlib.crc32(bytes(b[16:])) & 0xFFFFFFFF)
+    return bytes(b)
+
+
 def small_state_dict(rng, layers=((16, 8, 9, 'leaky_relu'), (8, 4, 9, 'relu'), (4, 2, 5, 'leaky_relu'), (2, 1, 5, 'sigmoid')),
                      hidden=16, latent=64):
     """A model of the family with another decoder stack (2x2 view: 2 + 8 + 8 + 4 + 4 = 26, not 28)."""
@@ -253,12 +262,7 @@ class Refusals(unittest.TestCase):
 
     def test_decoder_image_fields(self):
         img = bytearray(CK.decoder_image)
-
-        def fixed(edit):
-            b = bytearray(img)
-            edit(b)
-            struct.pack_into('<I', b, 12, zlib.crc32(bytes(b[16:])) & 0xFFFFFFFF)
-            return bytes(b)
+        fixed = lambda edit: with_image_crc(img, edit)
         r = vb.read_decoder_image
         self.refuses(b'VAEX' + bytes(img[4:]), 'magic', r)
         self.refuses(bytes(img[:12]) + bytes([img[12] ^ 1]) + bytes(img[13:]), 'CRC-32', r)
@@ -278,12 +282,7 @@ class Refusals(unittest.TestCase):
 
     def test_int8_image_fields(self):
         q = bytearray(data(QAT))
-
-        def fixed(edit):
-            b = bytearray(q)
-            edit(b)
-            struct.pack_into('<I', b, 12, zlib.crc32(bytes(b[16:])) & 0xFFFFFFFF)
-            return bytes(b)
+        fixed = lambda edit: with_image_crc(q, edit)
         r = vb.read_decoder_image
         self.refuses(fixed(lambda b: struct.pack_into('<i', b, 64 + 52, 500)), 'layer 0 output width', r)
         thr = struct.unpack_from('<I', q, 64 + 64 * 5 + 44)[0]
@@ -344,6 +343,18 @@ class Convert(unittest.TestCase):
                 for ix in range(3):
                     ref[0, 0, 2 * iy:2 * iy + 3, 2 * ix:2 * ix + 3] += x[0, ic, iy, ix] * w[ic, 0]
         np.testing.assert_allclose(nd.conv_transpose(x, w, b, 2, 1), ref[:, :, 1:6, 1:6], atol=1e-12)
+
+    def test_runtime_capacity_named(self):
+        rng = np.random.default_rng(8)
+        sd = {}
+        for k in range(9):
+            sd['convs.%d.weight' % k], sd['convs.%d.bias' % k] = rng.standard_normal((16 if k == 0 else 2, 2 if k < 8 else 1, 3, 3)), np.zeros(2 if k < 8 else 1)
+        d = convert.decoder_from_state_dict(sd, image_size=20)
+        self.assertEqual(d.view, (16, 2, 2))
+        self.assertIn('9 layers', d.runtime_problem())
+        self.assertIsNone(CK.decoder().runtime_problem())
+        d = convert.decoder_from_state_dict({k: v for k, v in CK.tensors.items() if k.startswith('convs.')}, last_activation='relu')
+        self.assertIn('not sigmoid', d.runtime_problem())
 
     def test_torch_save_file_without_torch(self):
         """A state_dict torch.save wrote (fixture made by python/dev/bridge_dev_test.py with torch)."""

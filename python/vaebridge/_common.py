@@ -24,6 +24,25 @@ class CheckpointError(ValueError):
 FormatError = CheckpointError
 
 
+def load(source):
+    """(bytes, path) of a path or of bytes (path None)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), None
+    path = str(source)
+    with open(path, 'rb') as f:
+        return f.read(), path
+
+
+def parse_source(source, parse):
+    """parse(bytes) of a path or of bytes, its errors naming the file when there is one (the
+    parsers see bytes only, so that a section inside a checkpoint is checked like a file)."""
+    b, path = load(source)
+    try:
+        return parse(b)
+    except CheckpointError as e:
+        raise e.at(path) from None
+
+
 def crc32(b):
     return zlib.crc32(b) & 0xFFFFFFFF
 
@@ -85,16 +104,33 @@ def check_chain(view, layers, where):
     return ch, h, w
 
 
+# The decoder runtime's capacity (Sources/VAEDecoder/DecoderModel.swift, enum Capacity).
+RUNTIME_CAPACITY = dict(layers=8, channels=64, kernel=16, latent=1024, activation=8192, side=32)
+
+
 def runtime_limits(view, layers):
-    """Why the decoder runtime v1 (Swift, C, firmware) would refuse this stack, or None. The format
-    describes strides, padding and oblong kernels; the runtime executes square stride-1 unpadded
-    layers on a square view ending in a sigmoid (Sources/Checkpoint ModelConfig.validate)."""
+    """Why the decoder runtime v1 (vae-gen, the C interface, the firmware) would refuse this stack,
+    or None. The format describes strides, padding, oblong kernels and 16 layers; the runtime runs
+    square stride-1 unpadded layers on a square view, ending in a sigmoid, within its capacity."""
+    cap = RUNTIME_CAPACITY
     if view[1] != view[2]:
         return 'the view %d x %d is not square' % (view[1], view[2])
+    if len(layers) > cap['layers']:
+        return '%d layers; the runtime holds %d' % (len(layers), cap['layers'])
+    if view[0] * view[1] * view[2] > cap['latent'] or view[0] > cap['channels'] or view[1] > cap['side']:
+        return 'the view %d x %d x %d is over the runtime\'s capacity (latent %d, %d channels, side %d)' % (
+            view + (cap['latent'], cap['channels'], cap['side']))
+    side = view[1]
     for i, l in enumerate(layers):
         if l['stride'] != 1 or l['padding'] != 0 or l['kernel_h'] != l['kernel_w']:
             return 'layer %d has stride %d, padding %d, kernel %d x %d (the runtime runs stride 1, padding 0, square kernels)' % (
                 i, l['stride'], l['padding'], l['kernel_h'], l['kernel_w'])
+        side += l['kernel_h'] - 1
+        if l['kernel_h'] > cap['kernel'] or l['out_channels'] > cap['channels'] or side > cap['side'] \
+                or l['out_channels'] * side * side > cap['activation']:
+            return 'layer %d (%d channels, kernel %d, output side %d) is over the runtime\'s capacity (%d channels, kernel %d, ' \
+                'side %d, %d floats per activation)' % (i, l['out_channels'], l['kernel_h'], side, cap['channels'], cap['kernel'],
+                                                        cap['side'], cap['activation'])
     if layers[-1]['activation'] != 'sigmoid':
         return 'the last layer ends in %s, not sigmoid' % layers[-1]['activation']
     return None

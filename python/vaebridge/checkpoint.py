@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 
 from ._common import (ACTIVATIONS, ACTIVATION_CODES, CheckpointError, Cursor, align16, check_chain, crc32, layer,
-                      tag_name, tag_value)
+                      parse_source, tag_name, tag_value)
 from .image import DecoderImage, Int8DecoderImage
 
 MAGIC = b'VAECKPT\0'
@@ -113,17 +113,7 @@ def model_names(a):
 
 def read(source):
     """Reads a checkpoint from a path or from bytes; raises CheckpointError naming the file and the field."""
-    path = None
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        b = bytes(source)
-    else:
-        path = str(source)
-        with open(path, 'rb') as f:
-            b = f.read()
-    try:
-        return _parse(b)
-    except CheckpointError as e:
-        raise e.at(path) from None
+    return parse_source(source, _parse)
 
 
 def _parse(b):

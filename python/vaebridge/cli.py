@@ -177,25 +177,20 @@ def parser():
     s.add_argument('--image-size', type=int, default=28, help='output side the view is solved from (default %(default)s)')
     s.add_argument('--zero-encoder', action='store_true', help='no encoder in the state_dict: write zeros (vae-gen samples; reconstruct is meaningless)')
     s.set_defaults(run=convert)
-    s = sub.add_parser('export-onnx', help='the float32 decoder of a checkpoint or decoder image -> ONNX (no onnx package)')
-    s.add_argument('input')
-    s.add_argument('out')
-    s.add_argument('--no-flatten', action='store_true', help='output x as [N, 1, H, W] instead of [N, H*W] (torch_ref decode)')
-    s.set_defaults(run=export)
-    s = sub.add_parser('extract-decoder', help="a checkpoint's decoder image (what vae-gen export-decoder writes)")
-    s.add_argument('checkpoint')
-    s.add_argument('out')
-    s.add_argument('--int8', action='store_true', help="the int8 image (section 'DEC8') instead")
-    s.set_defaults(run=extract)
-    s = sub.add_parser('rewrite', help='read a checkpoint and write it again (unknown optional sections kept)')
-    s.add_argument('input')
-    s.add_argument('out')
-    s.set_defaults(run=rewrite)
-    s = sub.add_parser('state-dict', help="a checkpoint's tensors as .npz, named as torch_ref.py's state_dict")
-    s.add_argument('checkpoint')
-    s.add_argument('out')
-    s.add_argument('--adam', action='store_true', help='include the adam.m.* / adam.v.* moments')
-    s.set_defaults(run=state_dict)
+    two = [('export-onnx', export, 'the float32 decoder of a checkpoint or decoder image -> ONNX (no onnx package)', 'input',
+            ('--no-flatten', 'output x as [N, 1, H, W] instead of [N, H*W] (torch_ref decode)')),
+           ('extract-decoder', extract, "a checkpoint's decoder image (what vae-gen export-decoder writes)", 'checkpoint',
+            ('--int8', "the int8 image (section 'DEC8') instead")),
+           ('rewrite', rewrite, 'read a checkpoint and write it again (unknown optional sections kept)', 'input', None),
+           ('state-dict', state_dict, "a checkpoint's tensors as .npz, named as torch_ref.py's state_dict", 'checkpoint',
+            ('--adam', 'include the adam.m.* / adam.v.* moments'))]
+    for name, run, text, first, flag in two:
+        s = sub.add_parser(name, help=text)
+        s.add_argument(first)
+        s.add_argument('out')
+        if flag:
+            s.add_argument(flag[0], action='store_true', help=flag[1])
+        s.set_defaults(run=run)
     return p
 
 

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 
 from ._common import (ACTIVATIONS, ACTIVATION_CODES, CheckpointError, align16, check_chain, crc32, layer,
-                      runtime_limits)
+                      parse_source, runtime_limits)
 
 MAGIC = b'VAED'
 HEADER_BYTES = 64
@@ -16,8 +16,9 @@ RECORD_BYTES_INT8 = 64
 WEIGHT_FLOAT32, WEIGHT_INT8 = 1, 2
 
 
-def _header(img, where):
-    """Magic, versions, length and CRC: what every image is checked for before its fields are used."""
+def _header(img, where, weight_type, record_bytes):
+    """Magic, versions, length, CRC, weight type, layer count: what every image is checked for
+    before its fields are used. Returns (minor, latent, view, layer count, output)."""
     if len(img) < HEADER_BYTES:
         raise CheckpointError(where + 'length', '%d bytes; the header alone is %d' % (len(img), HEADER_BYTES))
     if img[:4] != MAGIC:
@@ -29,7 +30,13 @@ def _header(img, where):
         raise CheckpointError(where + 'total length', '%d; the image holds %d bytes' % (total, len(img)))
     if crc32(img[16:]) != crc:
         raise CheckpointError(where + 'CRC-32', 'stored 0x%08x, computed 0x%08x over bytes [16, %d)' % (crc, crc32(img[16:]), total))
-    return minor, wtype
+    if wtype != weight_type:
+        raise CheckpointError(where + 'weight type', '%d; %s image has %d (read_decoder_image reads both)'
+                              % (wtype, 'a float32' if weight_type == WEIGHT_FLOAT32 else 'an int8', weight_type))
+    latent, vc, vh, vw, L, oc, oh, ow = struct.unpack_from('<8I', img, 20)
+    if not 1 <= L <= 16 or HEADER_BYTES + record_bytes * L > len(img):
+        raise CheckpointError(where + 'layer count', '%d; must be 1 ... 16 with its records inside the %d-byte image' % (L, len(img)))
+    return minor, latent, (vc, vh, vw), L, (oc, oh, ow)
 
 
 class _Tensors:
@@ -120,12 +127,7 @@ class DecoderImage:
     @classmethod
     def from_bytes(cls, img, where='decoder image '):
         img = bytes(img)
-        minor, wtype = _header(img, where)
-        if wtype != WEIGHT_FLOAT32:
-            raise CheckpointError(where + 'weight type', '%d; a float32 image has 1 (2 is int8: read_decoder_image reads both)' % wtype)
-        latent, vc, vh, vw, L, oc, oh, ow = struct.unpack_from('<8I', img, 20)
-        if not 1 <= L <= 16 or HEADER_BYTES + RECORD_BYTES * L > len(img):
-            raise CheckpointError(where + 'layer count', '%d; must be 1 ... 16 with its records inside the %d-byte image' % (L, len(img)))
+        minor, latent, view, L, out = _header(img, where, WEIGHT_FLOAT32, RECORD_BYTES)
         layers, ts, weights, biases = [], _Tensors(img, HEADER_BYTES + RECORD_BYTES * L, where), [], []
         for k in range(L):
             f = 'layer %d ' % k
@@ -137,13 +139,13 @@ class DecoderImage:
             if not math.isfinite(param):
                 raise CheckpointError(where + f + 'activation parameter', '%r; must be finite' % param)
             layers.append(layer(cin, cout, kh, kw, stride, pad, ACTIVATIONS[act], param))
-            check_chain((vc, vh, vw), layers, where)
+            check_chain(view, layers, where)
             weights.append(ts.array(f + 'weight offset', wo, '<f4', (cin, cout, kh, kw)))
             biases.append(ts.array(f + 'bias offset', bo, '<f4', (cout,)))
         ts.disjoint()
-        d = cls(latent, (vc, vh, vw), layers, weights, biases)
-        if d.output != (oc, oh, ow):
-            raise CheckpointError(where + 'output', '%d x %d x %d; the layers give %d x %d x %d' % ((oc, oh, ow) + d.output))
+        d = cls(latent, view, layers, weights, biases)
+        if d.output != out:
+            raise CheckpointError(where + 'output', '%d x %d x %d; the layers give %d x %d x %d' % (out + d.output))
         d.minor = minor
         return d
 
@@ -158,25 +160,19 @@ class Int8DecoderImage:
     @classmethod
     def from_bytes(cls, img, where='int8 decoder image '):
         img = bytes(img)
-        minor, wtype = _header(img, where)
-        if wtype != WEIGHT_INT8:
-            raise CheckpointError(where + 'weight type', '%d; an int8 image has 2' % wtype)
+        minor, latent, view, L, out = _header(img, where, WEIGHT_INT8, RECORD_BYTES_INT8)
         if minor < 1:
             raise CheckpointError(where + 'minor version', '%d; int8 images are minor 1 or later' % minor)
         if len(img) % 16:
             raise CheckpointError(where + 'total length', '%d; a multiple of 16' % len(img))
         d = cls(img)
-        d.minor = minor
-        d.latent, vc, vh, vw, L, oc, oh, ow = struct.unpack_from('<8I', img, 20)
-        d.view = (vc, vh, vw)
+        d.minor, d.latent, d.view = minor, latent, view
         lwidth, d.latent_inverse_scale, d.latent_qmax = struct.unpack_from('<Ifi', img, 52)
         if lwidth != 2 or not (d.latent_inverse_scale > 0 and math.isfinite(d.latent_inverse_scale)) or not 1 <= d.latent_qmax <= 32767:
             raise CheckpointError(where + 'latent', 'width %d, inverse scale %g, qmax %d; need 2, finite > 0, 1 ... 32767'
                                   % (lwidth, d.latent_inverse_scale, d.latent_qmax))
-        if vc * vh * vw != d.latent:
-            raise CheckpointError(where + 'view', '%d x %d x %d is not the latent dimension %d' % (vc, vh, vw, d.latent))
-        if not 1 <= L <= 16 or HEADER_BYTES + RECORD_BYTES_INT8 * L > len(img):
-            raise CheckpointError(where + 'layer count', '%d; must be 1 ... 16 with its records inside the %d-byte image' % (L, len(img)))
+        if view[0] * view[1] * view[2] != d.latent:
+            raise CheckpointError(where + 'view', '%d x %d x %d is not the latent dimension %d' % (view + (d.latent,)))
         ts = _Tensors(img, HEADER_BYTES + RECORD_BYTES_INT8 * L, where)
         d.layers, in_mag = [], d.latent_qmax
         for k in range(L):
@@ -218,8 +214,8 @@ class Int8DecoderImage:
                 in_mag = max(qmax - zp, zp - qmin)
         ts.disjoint()
         d.output = check_chain(d.view, d.layers, where)
-        if d.output != (oc, oh, ow):
-            raise CheckpointError(where + 'output', '%d x %d x %d; the layers give %d x %d x %d' % ((oc, oh, ow) + d.output))
+        if d.output != out:
+            raise CheckpointError(where + 'output', '%d x %d x %d; the layers give %d x %d x %d' % (out + d.output))
         return d
 
     def to_bytes(self):
@@ -228,18 +224,10 @@ class Int8DecoderImage:
 
 def read_decoder_image(source):
     """A VAED image from a path or bytes: a DecoderImage (float32) or an Int8DecoderImage."""
-    path = None
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        b = bytes(source)
-    else:
-        path = str(source)
-        with open(path, 'rb') as f:
-            b = f.read()
-    try:
+    def parse(b):
         wtype = struct.unpack_from('<I', b, 16)[0] if len(b) >= 20 else None
         return (Int8DecoderImage if wtype == WEIGHT_INT8 else DecoderImage).from_bytes(b)
-    except CheckpointError as e:
-        raise e.at(path) from None
+    return parse_source(source, parse)
 
 
 def write_decoder_image(image, path):

@@ -10,7 +10,7 @@ import struct
 
 import numpy as np
 
-from ._common import CheckpointError
+from ._common import CheckpointError, load, parse_source
 from .numpy_decoder import activate, conv_transpose
 
 IR_VERSION = 8        # the IR of opset 17 (onnx 1.12); every operator here is unchanged since opset 14
@@ -166,11 +166,7 @@ def export_onnx(decoder, path, flat=True):
     from .checkpoint import Checkpoint, atomic_write
     from .image import DecoderImage, read_decoder_image
     if isinstance(decoder, (str, bytes)) or hasattr(decoder, '__fspath__'):
-        if isinstance(decoder, bytes):
-            b = decoder
-        else:
-            with open(decoder, 'rb') as f:
-                b = f.read()
+        b, _ = load(decoder)
         if b[:8] == b'VAECKPT\0':
             from .checkpoint import read
             decoder = read(decoder).decoder()
@@ -188,15 +184,7 @@ def export_onnx(decoder, path, flat=True):
 
 def read_model(source):
     """The parts of an ONNX model this module writes, as dicts; refuses what it cannot account for."""
-    path = None
-    if not isinstance(source, (bytes, bytearray)):
-        path = str(source)
-        with open(path, 'rb') as f:
-            source = f.read()
-    try:
-        return _model(bytes(source))
-    except CheckpointError as e:
-        raise e.at(path) from None
+    return parse_source(source, _model)
 
 
 def _fields(msg, where):
