@@ -86,6 +86,30 @@ def run(cmd, **kw):
     return r.stdout
 
 
+def write_png(path, gray):
+    """8-bit grayscale PNG with zlib and struct only (the dev venv has no imaging library)."""
+    import struct, zlib
+    h, w = gray.shape
+    rows = b''.join(b'\0' + gray[y].astype(np.uint8).tobytes() for y in range(h))
+
+    def chunk(t, d):
+        return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xFFFFFFFF)
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
+                + chunk(b'IDAT', zlib.compress(rows, 9)) + chunk(b'IEND', b''))
+
+
+def tile(px, cols=4, scale=2):
+    """[N, 784] uint8 -> a cols-wide grid with a 2-pixel gap, upscaled."""
+    n = len(px)
+    rows = (n + cols - 1) // cols
+    g = np.full((rows * 30, cols * 30), 40, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        g[r * 30 + 1:r * 30 + 29, c * 30 + 1:c * 30 + 29] = px[i].reshape(28, 28)
+    return np.kron(g, np.ones((scale, scale), np.uint8))
+
+
 def make_fixture():
     d = os.path.join(ROOT, 'python', 'tests', 'fixtures')
     os.makedirs(d, exist_ok=True)
@@ -114,6 +138,8 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--python', default='python3', help='the torch-free python3 that runs the converter (default %(default)s)')
     ap.add_argument('--keep', help='write the .pt, .vaeckpt and .onnx files into this folder (default: a temporary one)')
+    ap.add_argument('--picture', help='PNG: the first 16 latents of the torch_ref model in PyTorch (left), vae-gen (middle), '
+                    '|difference| x 64 (right)')
     ap.add_argument('--make-fixture', action='store_true')
     a = ap.parse_args()
     if a.make_fixture:
@@ -162,6 +188,12 @@ def main():
         print('  %-14s .pt converted without torch == from_state_dict in-process: %s' % ('', same))
         print('  %-14s vae-gen vs PyTorch pixels: max diff %d level(s), %d of %d pixels differ' % ('', m, n, tot))
         checkpoints.append((name, ck, tp.numpy()))
+        if a.picture and name == 'torch_ref VAE':
+            t, v = pixels_torch(tp)[:16], got[:16]
+            diff = np.minimum(np.abs(t.astype(int) - v.astype(int)) * 64, 255).astype(np.uint8)
+            sep = np.full((tile(t).shape[0], 16), 255, np.uint8)
+            write_png(a.picture, np.hstack([tile(t), sep, tile(v), sep, tile(diff)]))
+            print('  %-14s wrote %s' % ('', a.picture))
 
     print('\n2. checkpoint -> vaebridge.export_onnx -> ONNX Runtime (CPU, 1 thread) vs vae-gen float32')
     so = ort.SessionOptions()
