@@ -150,18 +150,34 @@ class RoundTrip(unittest.TestCase):
 
     def test_unknown_noncritical_section_and_extra_tensors_kept(self):
         ck = vb.read(SHIPPED)
-        ck.unknown_sections.append((vb.checkpoint.tag_value('XTRA'), 0, b'\x01' * 16 + np.arange(4, dtype='<f4').tobytes()))
+        ck.unknown_sections.append(vb.UnknownSection('XTRA', 0, raw=b'\x01' * 16 + np.arange(4, dtype='<f4').tobytes()))
         ck.unknown_tensors['xtra.t'] = (vb.checkpoint.tag_value('XTRA'), 1, (4,), 16, 16)
         ck.extra_tensors['enc.extra'] = ('ENC ', np.arange(6, dtype=np.int32).reshape(2, 3))
         b = vb.encode(ck)
         back = vb.read(b)
-        self.assertEqual([(vb.checkpoint.tag_name(t), f, r) for t, f, r in back.unknown_sections],
-                         [('XTRA', 0, ck.unknown_sections[0][2])])
+        self.assertEqual([(u.name, u.flags, u.payload()) for u in back.unknown_sections],
+                         [('XTRA', 0, ck.unknown_sections[0].raw)])
         self.assertEqual(back.unknown_tensors, ck.unknown_tensors)
         np.testing.assert_array_equal(back.extra_tensors['enc.extra'][1], ck.extra_tensors['enc.extra'][1])
         self.assertEqual(vb.encode(back), b)
         for k in C.model_names(ck.arch):
             np.testing.assert_array_equal(back.tensors[k], CK.tensors[k])
+
+    def test_unknown_section_not_inflated_and_written_back_as_it_came(self):
+        # A reader skips what it does not know (the Swift reader does not inflate it either): a
+        # damaged unknown section does not stop the file, and a rewrite keeps its bytes.
+        ck = vb.read(SHIPPED)
+        ck.unknown_sections.append(vb.UnknownSection('XTRA', 0, raw=b'payload' * 10))
+        b = bytearray(vb.encode(ck))
+        t0 = 16 + struct.unpack_from('<I', b, 16)[0] + 4
+        n = struct.unpack_from('<I', b, t0 - 4)[0]
+        off, stored = struct.unpack_from('<QQ', b, t0 + 40 * (n - 1) + 8)
+        b[off + 3] ^= 0xFF
+        back = vb.read(bytes(b))
+        self.assertEqual(vb.encode(back), bytes(b))
+        with self.assertRaises(vb.CheckpointError) as c:
+            back.unknown_sections[0].payload()
+        self.assertIn("section 'XTRA' stored CRC-32", c.exception.field)
 
     def test_longer_architecture_block_and_history_columns_read(self):
         # What a later minor version may add: 8 bytes after the layer records, 2 more history columns.
@@ -237,7 +253,7 @@ class Refusals(unittest.TestCase):
     def test_duplicate_tag(self):
         # Two HIST entries over disjoint bytes: the table refuses the second as a duplicate.
         ck = vb.read(SHIPPED)
-        ck.unknown_sections.append((C.tag_value('ZZZZ'), 0, b'abc'))
+        ck.unknown_sections.append(vb.UnknownSection('ZZZZ', 0, raw=b'abc'))
         b = bytearray(vb.encode(ck))
         t0 = 16 + struct.unpack_from('<I', b, 16)[0] + 4
         n = struct.unpack_from('<I', b, t0 - 4)[0]

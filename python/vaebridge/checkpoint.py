@@ -47,8 +47,8 @@ class Checkpoint:
     history         float64 (R, 8), or None (written as 0 rows)
     int8_decoder_image  bytes of a DEC8 image, or None
     class_priors    dict(kind='diagonal'|'full', counts, means (K, D), scales (K, S)), or None
-    unknown_sections    [(tag, flags, raw bytes)]: non-critical sections this reader does not know,
-                    kept so that a rewrite does not drop them; their tensor entries are kept in
+    unknown_sections    [UnknownSection]: non-critical sections this reader does not know, kept
+                    byte for byte so that a rewrite does not drop them; their tensor entries in
     unknown_tensors     name -> (tag, dtype code, dims, offset, byte length), verbatim
     extra_tensors   name -> (section name, array): tensors the model does not use that live in
                     'ENC ', 'OPT ' or 'HIST' (a later minor version's); written after the known ones
@@ -79,6 +79,35 @@ class Checkpoint:
 
     def int8_decoder(self):
         return None if self.int8_decoder_image is None else Int8DecoderImage.from_bytes(self.int8_decoder_image)
+
+
+class UnknownSection:
+    """A section with a tag this reader does not know. Read from a file it holds the stored bytes
+    and the table's lengths and CRCs, never inflated (a reader skips what it does not know, as the
+    Swift reader does, so a file both accept is written back as it came); made anew it holds
+    `raw`, which the writer compresses."""
+
+    def __init__(self, tag, flags=0, raw=None, stored=None, raw_length=None, stored_crc=None, raw_crc=None):
+        self.tag = tag_value(tag) if isinstance(tag, str) else tag
+        self.flags, self.raw, self.stored = flags, raw, stored
+        self.raw_length, self.stored_crc, self.raw_crc = raw_length, stored_crc, raw_crc
+
+    @property
+    def name(self):
+        return tag_name(self.tag)
+
+    def payload(self):
+        """The inflated bytes, with the table's checks."""
+        if self.raw is not None:
+            return bytes(self.raw)
+        return _inflate(self.stored, self.tag, (0, len(self.stored), self.raw_length, self.stored_crc, self.raw_crc))
+
+    def blob(self):
+        """(stored bytes, raw length, stored CRC, raw CRC) as the section table records them."""
+        if self.stored is not None:
+            return bytes(self.stored), self.raw_length, self.stored_crc, self.raw_crc
+        z = zlib.compress(bytes(self.raw), 6)
+        return z, len(self.raw), crc32(z), crc32(bytes(self.raw))
 
 
 def architecture(decoder, image_size=None, lstm_hidden=128):
@@ -139,26 +168,28 @@ def _parse(b):
     entries = _tensor_table(c)
     if c.pos != c.end:
         raise CheckpointError('tensor table', 'ends at byte %d; %d bytes follow it before the header CRC' % (c.pos, c.end - c.pos))
-    raws = {t: _inflate(b, t, e) for t, e in table.items()}
+    raws = {t: _inflate(b, t, e) for t, e in table.items() if t in KNOWN_TAGS}
     for t, e in table.items():
         if t in KNOWN_TAGS:
             ck.sections[tag_name(t)] = raws[t]
         else:
-            ck.unknown_sections.append((t, e[5], raws[t]))
+            ck.unknown_sections.append(UnknownSection(t, e[5], stored=b[e[0]:e[0] + e[1]], raw_length=e[2], stored_crc=e[3],
+                                                      raw_crc=e[4]))
     for name, (sec, dtype, dims, off, length) in entries.items():
         if sec not in table:
             raise CheckpointError('tensor %s section tag' % name, "section '%s' is not in the file" % tag_name(sec))
-        if off + length > len(raws[sec]):
+        if off + length > table[sec][2]:
             raise CheckpointError('tensor %s offset/length' % name, 'bytes [%d, %d) lie outside its section (%d bytes)'
-                                  % (off, off + length, len(raws[sec])))
+                                  % (off, off + length, table[sec][2]))
     _check_model_tensors(ck.arch, entries, 'OPT ' in ck.sections)
     names = set(model_names(ck.arch))
     for name, (sec, dtype, dims, off, length) in entries.items():
-        a = np.frombuffer(raws[sec], DTYPES[dtype][0], length // DTYPES[dtype][1], off).reshape(dims)
-        a = a.astype(a.dtype.newbyteorder('='))
         if sec not in KNOWN_TAGS:
             ck.unknown_tensors[name] = (sec, dtype, dims, off, length)
-        elif name in names or (name.startswith(('adam.m.', 'adam.v.')) and name[7:] in names):
+            continue
+        a = np.frombuffer(raws[sec], DTYPES[dtype][0], length // DTYPES[dtype][1], off).reshape(dims)
+        a = a.astype(a.dtype.newbyteorder('='))
+        if name in names or (name.startswith(('adam.m.', 'adam.v.')) and name[7:] in names):
             ck.tensors[name] = a
         elif sec in (ENC, OPT, HIST):
             ck.extra_tensors[name] = (tag_name(sec), a)
@@ -515,14 +546,14 @@ def encode(ck):
         sections.append((DEC8, 0, bytes(ck.int8_decoder_image)))
     if ck.class_priors is not None:
         sections.append((PRIO, 0, _encode_priors(ck.class_priors, a['latent'])))
-    for tag, flags, raw in ck.unknown_sections:
-        if tag in KNOWN_TAGS or flags & 1:
-            raise CheckpointError("section '%s' flags" % tag_name(tag), 'only unknown non-critical sections are carried over')
-        sections.append((tag, flags, bytes(raw)))
+    # level 6: Sources/Checkpoint Zlib.compress, so that the same payload gives the same bytes
+    blobs = [(tag, flags) + UnknownSection(tag, flags, raw=raw).blob() for tag, flags, raw in sections]
+    for u in ck.unknown_sections:
+        if u.tag in KNOWN_TAGS or u.flags & 1:
+            raise CheckpointError("section '%s' flags" % u.name, 'only unknown non-critical sections are carried over')
+        blobs.append((u.tag, u.flags) + u.blob())
     for name, (sec, dtype, dims, off, length) in ck.unknown_tensors.items():
         table.append((name, sec, dtype, dims, off, length))
-
-    stored = [zlib.compress(raw, 6) for _, _, raw in sections]   # level 6: Sources/Checkpoint Zlib.compress
 
     def header(offsets):
         h = bytearray(MAGIC + struct.pack('<HHI', MAJOR, MINOR, 0))
@@ -531,9 +562,9 @@ def encode(ck):
         for l in a['layers']:
             h += struct.pack('<8If', 1, l['in_channels'], l['out_channels'], l['kernel_h'], l['kernel_w'], l['stride'],
                              l['padding'], ACTIVATION_CODES[l['activation']], l['activation_param'])
-        h += struct.pack('<I', len(sections))
-        for (tag, flags, raw), s, off in zip(sections, stored, offsets):
-            h += struct.pack('<IIQQQII', tag, flags, off, len(s), len(raw), crc32(s), crc32(raw))
+        h += struct.pack('<I', len(blobs))
+        for (tag, flags, z, raw_length, scrc, rcrc), off in zip(blobs, offsets):
+            h += struct.pack('<IIQQQII', tag, flags, off, len(z), raw_length, scrc, rcrc)
         h += struct.pack('<I', len(table))
         for name, tag, dtype, dims, off, length in table:
             nb = name.encode('utf-8')
@@ -544,9 +575,9 @@ def encode(ck):
         struct.pack_into('<I', h, 12, len(h) + 4)
         return bytes(h + struct.pack('<I', crc32(bytes(h))))
 
-    H = len(header([0] * len(sections)))
-    offsets = [H + sum(len(s) for s in stored[:i]) for i in range(len(sections))]
-    out = header(offsets) + b''.join(stored)
+    H = len(header([0] * len(blobs)))
+    offsets = [H + sum(len(bl[2]) for bl in blobs[:i]) for i in range(len(blobs))]
+    out = header(offsets) + b''.join(bl[2] for bl in blobs)
     _parse(out)
     return out
 

@@ -51,7 +51,7 @@ def info(a):
                  ar['lstm_hidden'], len(ck.tensors), ' '.join(repr(s) for s in ck.sections)))
         print('decoder: %s' % _layers(ar['layers']))
         if ck.unknown_sections:
-            print('unknown non-critical sections (kept on rewrite): %s' % ' '.join(repr(checkpoint.tag_name(t)) for t, _, _ in ck.unknown_sections))
+            print('unknown non-critical sections (kept on rewrite): %s' % ' '.join(repr(u.name) for u in ck.unknown_sections))
         if ck.int8_decoder_image is not None:
             print('int8 decoder: %d bytes' % len(ck.int8_decoder_image))
         if ck.class_priors:
