@@ -166,7 +166,7 @@ def parser():
                        description='Names as scripts/torch_ref.py (any prefix before convs.0.weight is dropped). Channels and '
                        'kernels come from the tensors; strides, padding and activations cannot, so they are '
                        "torch_ref's unless given.")
-    s.add_argument('state_dict')
+    s.add_argument('state_dict', help='a torch.save file (.pt, .pth), an .npz of the tensors, or a checkpoint')
     s.add_argument('out', help='*.vaeckpt: a checkpoint (needs the encoder tensors, or --zero-encoder); *.vaed: a decoder image')
     s.add_argument('--decoder-image', action='store_true', help='write a decoder image whatever OUT is called')
     s.add_argument('--activation', default='leaky_relu:0.01', help='hidden layers: none, relu, leaky_relu[:SLOPE], sigmoid (default %(default)s)')

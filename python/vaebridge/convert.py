@@ -204,8 +204,13 @@ class _Unpickler(pickle.Unpickler):
 
 
 def load_state_dict(path):
-    """A state_dict from a torch.save file (the zip format of torch >= 1.6) or an .npz, as numpy arrays."""
+    """A state_dict from a torch.save file (the zip format of torch >= 1.6), an .npz or a
+    checkpoint (its model tensors), as numpy arrays."""
     path = str(path)
+    with open(path, 'rb') as f:
+        if f.read(8) == b'VAECKPT\0':
+            from .checkpoint import read
+            return {k: v for k, v in read(path).tensors.items() if not k.startswith('adam.')}
     if path.endswith('.npz'):
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
