@@ -12,7 +12,9 @@ outside the repository; the package itself needs neither):
    1 level.
 2. Each of those checkpoints and the shipped one exported with vaebridge.export_onnx, run in
    ONNX Runtime: its pixels against vae-gen's float32 pixels, within 1 level.
-3. --make-fixture writes python/tests/fixtures/tiny_state_dict.{pt,npz}, which the suite's
+3. Two stacks the format describes but the runtime does not run (strides and padding; oblong
+   kernels), converted from PyTorch modules and exported as ONNX: ONNX Runtime against PyTorch.
+4. --make-fixture writes python/tests/fixtures/tiny_state_dict.{pt,npz}, which the suite's
    torch-free test of the .pt reader reads.
 Exits non-zero if any comparison is off by more than one level.
 """
@@ -140,6 +142,7 @@ def main():
     ap.add_argument('--keep', help='write the .pt, .vaeckpt and .onnx files into this folder (default: a temporary one)')
     ap.add_argument('--picture', help='PNG: the first 16 latents of the torch_ref model in PyTorch (left), vae-gen (middle), '
                     '|difference| x 64 (right)')
+    ap.add_argument('--parts', default='1,2,3', help='which of the parts above to run (default %(default)s)')
     ap.add_argument('--make-fixture', action='store_true')
     a = ap.parse_args()
     if a.make_fixture:
@@ -162,9 +165,11 @@ def main():
         run([a.vae_gen, 'decode', '--checkpoint', path, '--latents', zpath, '--out-npy', out, '--out-png', os.path.join(tmp, 'g.png')])
         return np.load(out).reshape(len(z), 784)
 
-    print('\n1. PyTorch -> state_dict -> torch.save -> vaebridge convert (system python3, no torch) -> vae-gen')
-    for name, model, extra in (('torch_ref VAE', VAE(), []),
-                               ('other stack', OtherVAE(), ['--activations', ','.join(l[3] for l in OTHER)])):
+    parts = {int(p) for p in a.parts.split(',')}
+    if 1 in parts:
+        print('\n1. PyTorch -> state_dict -> torch.save -> vaebridge convert (system python3, no torch) -> vae-gen')
+    for name, model, extra in ((('torch_ref VAE', VAE(), []),
+                                ('other stack', OtherVAE(), ['--activations', ','.join(l[3] for l in OTHER)])) if 1 in parts else ()):
         loss, secs = train(model, x, a.steps)
         model.eval()
         pt, ck = os.path.join(tmp, name.replace(' ', '_') + '.pt'), os.path.join(tmp, name.replace(' ', '_') + '.vaeckpt')
@@ -195,10 +200,11 @@ def main():
             write_png(a.picture, np.hstack([tile(t), sep, tile(v), sep, tile(diff)]))
             print('  %-14s wrote %s' % ('', a.picture))
 
-    print('\n2. checkpoint -> vaebridge.export_onnx -> ONNX Runtime (CPU, 1 thread) vs vae-gen float32')
+    if 2 in parts:
+        print('\n2. checkpoint -> vaebridge.export_onnx -> ONNX Runtime (CPU, 1 thread) vs vae-gen float32')
     so = ort.SessionOptions()
     so.intra_op_num_threads = so.inter_op_num_threads = 1
-    for name, ck, tp in checkpoints:
+    for name, ck, tp in checkpoints if 2 in parts else ():
         path = os.path.join(tmp, os.path.basename(ck).replace('.vaeckpt', '.onnx'))
         vb.onnx.export_onnx(ck, path)
         s = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
@@ -210,6 +216,29 @@ def main():
         if tp is not None:
             line += '; probabilities vs PyTorch: max |diff| %.2e' % float(np.abs(px - tp).max())
         print(line)
+    if 3 in parts:
+        print('\n3. stacks the format describes and the runtime does not run, in ONNX Runtime against PyTorch')
+        torch.manual_seed(5)
+    zt = torch.from_numpy(z[:100])
+    for name, spec in () if 3 not in parts else (('stride 2, padding 1, kernel 4 x 4 (x3), then 13', [(16, 8, 4, 2, 1), (8, 4, 4, 2, 1), (4, 2, 4, 2, 1), (2, 1, 13, 1, 0)]),
+                       ('oblong kernels 9 x 7, 11 x 13, 9 x 9', [(16, 8, (9, 7), 1, 0), (8, 4, (11, 13), 1, 0), (4, 1, (9, 9), 1, 0)])):
+        convs = nn.ModuleList([nn.ConvTranspose2d(i, o, k, stride=s_, padding=p_) for i, o, k, s_, p_ in spec])
+        view = (16, 2, 2)
+        with torch.no_grad():
+            y = zt.view(-1, *view)
+            for k, c in enumerate(convs):
+                y = c(y)
+                y = torch.sigmoid(y) if k == len(convs) - 1 else F.leaky_relu(y, 0.01)
+        sd = {'convs.%d.%s' % (k, n): getattr(c, n).detach() for k, c in enumerate(convs) for n in ('weight', 'bias')}
+        d = vb.decoder_from_state_dict(sd, strides=[t[3] for t in spec], paddings=[t[4] for t in spec])
+        path = os.path.join(tmp, 'stack.onnx')
+        vb.onnx.export_onnx(d, path, flat=False)
+        px = ort.InferenceSession(path, so, providers=['CPUExecutionProvider']).run(None, {'z': z[:100]})[0]
+        err = float(np.abs(px - y.numpy()).max())
+        m, n, tot = compare(nd.pixels(px), nd.pixels(y.numpy()))
+        worst = max(worst, m)
+        print('  %-48s output %s, max |p diff| %.2e, pixels: max diff %d, %d of %d differ; vae-gen: %s'
+              % (name, list(px.shape[1:]), err, m, n, tot, d.runtime_problem()))
     print('\nworst difference: %d level(s) (%s)' % (worst, 'ok' if worst <= 1 else 'FAIL: more than 1'))
     return 0 if worst <= 1 else 1
 

@@ -231,5 +231,8 @@ def read_decoder_image(source):
 
 
 def write_decoder_image(image, path):
+    """Atomically (docs/checkpoint-format.md 1.6), after reading the bytes back with every check."""
     from .checkpoint import atomic_write
-    atomic_write(path, image.to_bytes())
+    b = image.to_bytes()
+    type(image).from_bytes(b)
+    atomic_write(path, b)
