@@ -4,25 +4,16 @@ Runtime, one thread, batch 1 and batch 100, microseconds per image. Run it right
 
   python scripts/bench_onnxruntime.py --checkpoint checkpoints/vae-mnist.vaeckpt
 
-Needs torch, onnx and onnxruntime (PyPI) in a virtual environment outside the repository.
+The ONNX file is python/vaebridge's export (no torch, no onnx package): the graph torch.onnx.export
+made of torch_ref's decode() before, Reshape, 6 x (ConvTranspose, LeakyRelu / Sigmoid), Reshape.
+Needs onnxruntime (PyPI) in a virtual environment outside the repository.
 """
 import argparse, os, sys, tempfile, time
 
 import numpy as np
-import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import vaeckpt  # noqa: E402
-from torch_ref import VAE  # noqa: E402
-
-
-class Decoder(torch.nn.Module):
-    def __init__(self, vae):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, z):
-        return self.vae.decode(z)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'python'))
+import vaebridge  # noqa: E402
 
 
 def main():
@@ -32,13 +23,8 @@ def main():
     ap.add_argument('--images', type=int, default=2000)
     a = ap.parse_args()
     import onnxruntime as ort
-    t = vaeckpt.read(a.checkpoint).tensors
-    m = VAE()
-    m.load_state_dict({k: torch.from_numpy(v) for k, v in t.items() if not k.startswith('adam.')})
-    dec = Decoder(m).eval()
     path = os.path.join(tempfile.mkdtemp(), 'decoder.onnx')
-    torch.onnx.export(dec, torch.zeros(1, 64), path, input_names=['z'], output_names=['x'],
-                      dynamic_axes={'z': {0: 'n'}, 'x': {0: 'n'}}, opset_version=17, dynamo=False)
+    vaebridge.export_onnx(a.checkpoint, path)
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1

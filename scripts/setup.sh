@@ -7,7 +7,7 @@
 #                                 Swift toolchain's clang and ld.lld do the rest
 #   scripts/setup.sh --web        also node (Debian's nodejs) and chromium (headless, for the
 #                                 page's browser test, wasm/run.sh); flags may be combined
-# and numpy for scripts/vaeckpt.py, the Python reader of the checkpoint format that the suite tests.
+# and numpy for python/vaebridge (and its shim scripts/vaeckpt.py), the Python implementation of the checkpoint format that the suite tests.
 set -euo pipefail
 need=()
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)

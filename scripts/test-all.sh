@@ -43,6 +43,9 @@ stage "libFuzzer + ASan (10 s per harness; committed crashers replayed)" scripts
 count_plain
 stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
 count_plain
+# The bridge (python/vaebridge): write, read, ONNX, and its files fed to the vae-gen just built.
+stage "vaebridge (Python, numpy only; no torch)" env VAE_GEN=.build/release/vae-gen python3 python/tests/test_vaebridge.py
+count_plain
 stage "portability (qemu: x86-64 without AVX-512 or FMA, arm64; a consumer package by version)" scripts/portability-tests.sh
 count_plain
 if stage "firmware-sim (qemu: Cortex-M4F float32 and int8, Cortex-M0 int8)" firmware-sim/run.sh; then :; fi

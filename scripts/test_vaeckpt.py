@@ -1,4 +1,4 @@
-"""Tests scripts/vaeckpt.py on the shipped checkpoint, and that it refuses damaged copies naming
+"""Tests scripts/vaeckpt.py (a shim over python/vaebridge) on the shipped checkpoint, and that it refuses damaged copies naming
 the field at fault. numpy only, no torch. Closes with "vaeckpt: N passed, F failed" (test-all.sh
 counts that line); exits non-zero on any failure.
 
@@ -161,7 +161,7 @@ def set_u32(off, v):
 
 refuses('int8 weight type', with_int8_image(set_u32(16, 1)), "section 'DEC8') weight type")
 refuses('int8 latent qmax', with_int8_image(set_u32(60, 0)), "section 'DEC8') latent")
-refuses('int8 layer record', with_int8_image(set_u32(64 + 4, 15)), "section 'DEC8') layer 0 record")
+refuses('int8 layer record', with_int8_image(set_u32(64 + 4, 15)), "section 'DEC8') layer 0 in_channels")
 refuses('int8 tensor alignment', with_int8_image(set_u32(64 + 36, 64 + 6 * 64 + 4)), "section 'DEC8') layer 0 weight offset")
 check('int8 edit helper keeps a valid file', vaeckpt.read(with_int8_image(lambda img: None)).int8_decoder_image
       == ck.int8_decoder_image)
