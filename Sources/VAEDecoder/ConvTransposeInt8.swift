@@ -181,9 +181,11 @@ struct ChannelRequant {
         for parity in 0..<2 {
             var ox = parity
             while ox < os {
-                let acc = sums[ox], neg = acc < 0
-                let m = neg ? mNeg : mPos, c = neg ? cNeg : cPos, sh = neg ? sNeg : sPos
-                let v = (acc.multipliedFullWidth(by: m).high &+ c) &>> sh
+                // Both signs' values, then a select: cheaper here than selecting three operands.
+                let acc = sums[ox]
+                let vp = (acc.multipliedFullWidth(by: mPos).high &+ cPos) &>> sPos
+                let vn = (acc.multipliedFullWidth(by: mNeg).high &+ cNeg) &>> sNeg
+                let v = acc < 0 ? vn : vp
                 at.pointee = Int16(truncatingIfNeeded: v < qmin ? qmin : (v > qmax ? qmax : v))
                 at += 1; ox &+= 2
             }

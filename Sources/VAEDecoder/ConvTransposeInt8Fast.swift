@@ -23,12 +23,12 @@
 func int8FastRow(_ k: Int, _ side: Int, _ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int,
                  _ oc: Int, _ oy: Int, _ bias: Int32, _ sums: UnsafeMutablePointer<Int32>) {
     switch (k, side) {
-    case (9, 2): int8Chunk_k9_s2_o0_c5(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k9_s2_o5_c5(x, w, inC, outC, oc, oy, bias, sums)
-    case (7, 10): int8Chunk_k7_s10_o0_c6(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k7_s10_o6_c5(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k7_s10_o11_c5(x, w, inC, outC, oc, oy, bias, sums)
-    case (5, 16): int8Chunk_k5_s16_o0_c7(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k5_s16_o7_c7(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k5_s16_o14_c6(x, w, inC, outC, oc, oy, bias, sums)
-    case (5, 20): int8Chunk_k5_s20_o0_c6(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k5_s20_o6_c6(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k5_s20_o12_c6(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k5_s20_o18_c6(x, w, inC, outC, oc, oy, bias, sums)
-    case (3, 24): int8Chunk_k3_s24_o0_c7(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k3_s24_o7_c7(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k3_s24_o14_c6(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k3_s24_o20_c6(x, w, inC, outC, oc, oy, bias, sums)
-    case (3, 26): int8Chunk_k3_s26_o0_c7(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k3_s26_o7_c7(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k3_s26_o14_c7(x, w, inC, outC, oc, oy, bias, sums); int8Chunk_k3_s26_o21_c7(x, w, inC, outC, oc, oy, bias, sums)
+    case (9, 2): int8Chunk_k9_s2_o0_c10(x, w, inC, outC, oc, oy, bias, sums)
+    case (7, 10): int8Chunk_k7_s10_o0_c16(x, w, inC, outC, oc, oy, bias, sums)
+    case (5, 16): int8Chunk_k5_s16_o0_c20(x, w, inC, outC, oc, oy, bias, sums)
+    case (5, 20): int8Chunk_k5_s20_o0_c24(x, w, inC, outC, oc, oy, bias, sums)
+    case (3, 24): int8Chunk_k3_s24_o0_c26(x, w, inC, outC, oc, oy, bias, sums)
+    case (3, 26): int8Chunk_k3_s26_o0_c28(x, w, inC, outC, oc, oy, bias, sums)
     default: break
     }
 }
@@ -41,13 +41,13 @@ func int8FastShape(_ k: Int, _ side: Int) -> Bool {
     }
 }
 
-/// Outputs 0 ..< 5 of one output row, kernel 9, input side 2.
+/// Outputs 0 ..< 10 of one output row, kernel 9, input side 2.
 @inline(never)
-func int8Chunk_k9_s2_o0_c5(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+func int8Chunk_k9_s2_o0_c10(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
     _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
     let iyLo = oy >= 9 ? oy &- 8 : 0, iyHi = oy < 2 ? oy : 1
     let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias
+    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias
     // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
     var wc = w + (oc &* 81 &+ (oy &- iyLo) &* 9)
     var xc = x + iyLo &* 4
@@ -71,57 +71,29 @@ func int8Chunk_k9_s2_o0_c5(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ in
             a3 = a3 &+ h0 &* hi16(y1)
             a4 = a4 &+ h1 &* hi16(y1)
             a4 = a4 &+ h0 &* lo16(y4)
+            a5 = a5 &+ h1 &* lo16(y4)
+            a5 = a5 &+ h0 &* lo16(y5)
+            a6 = a6 &+ h0 &* hi16(y4)
+            a6 = a6 &+ h1 &* lo16(y5)
+            a7 = a7 &+ h1 &* hi16(y4)
+            a7 = a7 &+ h0 &* hi16(y5)
+            a8 = a8 &+ h1 &* hi16(y5)
+            a8 = a8 &+ h0 &* w8
+            a9 = a9 &+ h1 &* w8
             wr -= 9; xr += 4; n &-= 1
         }
         wc += wStep; xc += 8; ic &-= 1
     }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4
+    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9
 }
 
-/// Outputs 5 ..< 10 of one output row, kernel 9, input side 2.
+/// Outputs 0 ..< 16 of one output row, kernel 7, input side 10.
 @inline(never)
-func int8Chunk_k9_s2_o5_c5(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 9 ? oy &- 8 : 0, iyHi = oy < 2 ? oy : 1
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 81 &+ (oy &- iyLo) &* 9)
-    var xc = x + iyLo &* 4
-    let wStep = outC &* 81
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let v = UnsafeRawPointer(wr + 4).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), y4 = int8Pairs(even: v), y5 = int8Pairs(odd: v)
-            let w8 = Int32(wr[8])
-            let h1 = Int32(xr.load(fromByteOffset: 2, as: Int16.self))
-            a0 = a0 &+ h1 &* lo16(y4)
-            let h0 = Int32(xr.load(fromByteOffset: 0, as: Int16.self))
-            a0 = a0 &+ h0 &* lo16(y5)
-            a1 = a1 &+ h0 &* hi16(y4)
-            a1 = a1 &+ h1 &* lo16(y5)
-            a2 = a2 &+ h1 &* hi16(y4)
-            a2 = a2 &+ h0 &* hi16(y5)
-            a3 = a3 &+ h1 &* hi16(y5)
-            a3 = a3 &+ h0 &* w8
-            a4 = a4 &+ h1 &* w8
-            wr -= 9; xr += 4; n &-= 1
-        }
-        wc += wStep; xc += 8; ic &-= 1
-    }
-    out[5] = a0; out[6] = a1; out[7] = a2; out[8] = a3; out[9] = a4
-}
-
-/// Outputs 0 ..< 6 of one output row, kernel 7, input side 10.
-@inline(never)
-func int8Chunk_k7_s10_o0_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+func int8Chunk_k7_s10_o0_c16(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
     _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
     let iyLo = oy >= 7 ? oy &- 6 : 0, iyHi = oy < 10 ? oy : 9
     let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
+    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias
     // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
     var wc = w + (oc &* 49 &+ (oy &- iyLo) &* 7)
     var xc = x + iyLo &* 20
@@ -134,275 +106,76 @@ func int8Chunk_k7_s10_o0_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ i
             let v = UnsafeRawPointer(wr + 3).loadUnaligned(as: UInt32.self)
             let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), y4 = int8Pairs(odd: v), y35 = int8Pairs(even: v)
             let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            let p1 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let p3 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+            a2 = dualMultiplyAddCross(p0, y0, a2)
+            a3 = dualMultiplyAddCross(p0, y1, a3)
+            a6 = dualMultiplyAddCross(p0, y4, a6)
             a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
             a1 = a1 &+ lo16(p0) &* lo16(y1)
-            a2 = a2 &+ lo16(p1) &* lo16(y1)
             a4 = a4 &+ lo16(p0) &* lo16(y4)
-            a5 = a5 &+ lo16(p1) &* lo16(y4)
             a5 = a5 &+ lo16(p0) &* hi16(y35)
-            a2 = dualMultiplyAddCross(p0, y0, a2)
-            a3 = dualMultiplyAddCross(p0, y1, a3)
-            a3 = dualMultiplyAddCross(p1, y0, a3)
-            a4 = dualMultiplyAddCross(p1, y1, a4)
-            a4 = dualMultiplyAddCross(p2, y0, a4)
-            a5 = dualMultiplyAddCross(p2, y1, a5)
-            a5 = dualMultiplyAddCross(p3, y0, a5)
-            wr -= 7; xr += 20; n &-= 1
-        }
-        wc += wStep; xc += 200; ic &-= 1
-    }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5
-}
-
-/// Outputs 6 ..< 11 of one output row, kernel 7, input side 10.
-@inline(never)
-func int8Chunk_k7_s10_o6_c5(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 7 ? oy &- 6 : 0, iyHi = oy < 10 ? oy : 9
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 49 &+ (oy &- iyLo) &* 7)
-    var xc = x + iyLo &* 20
-    let wStep = outC &* 49
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let v = UnsafeRawPointer(wr + 3).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), y4 = int8Pairs(odd: v), y35 = int8Pairs(even: v)
-            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
             let p1 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let p3 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            let p5 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
-            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            let p7 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            a0 = a0 &+ lo16(p1) &* hi16(y35)
-            a1 = a1 &+ lo16(p2) &* hi16(y35)
-            a2 = a2 &+ lo16(p3) &* hi16(y35)
-            a3 = a3 &+ lo16(p4) &* hi16(y35)
-            a4 = a4 &+ hi16(p6) &* hi16(y0)
-            a4 = a4 &+ lo16(p5) &* hi16(y35)
-            a0 = dualMultiplyAddCross(p0, y4, a0)
-            a1 = dualMultiplyAddCross(p1, y4, a1)
-            a2 = dualMultiplyAddCross(p2, y4, a2)
-            a0 = dualMultiplyAddCross(p3, y1, a0)
-            a3 = dualMultiplyAddCross(p3, y4, a3)
-            a0 = dualMultiplyAddCross(p4, y0, a0)
-            a1 = dualMultiplyAddCross(p4, y1, a1)
-            a4 = dualMultiplyAddCross(p4, y4, a4)
-            a1 = dualMultiplyAddCross(p5, y0, a1)
-            a2 = dualMultiplyAddCross(p5, y1, a2)
-            a2 = dualMultiplyAddCross(p6, y0, a2)
-            a3 = dualMultiplyAddCross(p6, y1, a3)
-            a3 = dualMultiplyAddCross(p7, y0, a3)
-            a4 = dualMultiplyAddCross(p7, y1, a4)
-            wr -= 7; xr += 20; n &-= 1
-        }
-        wc += wStep; xc += 200; ic &-= 1
-    }
-    out[6] = a0; out[7] = a1; out[8] = a2; out[9] = a3; out[10] = a4
-}
-
-/// Outputs 11 ..< 16 of one output row, kernel 7, input side 10.
-@inline(never)
-func int8Chunk_k7_s10_o11_c5(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 7 ? oy &- 6 : 0, iyHi = oy < 10 ? oy : 9
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 49 &+ (oy &- iyLo) &* 7)
-    var xc = x + iyLo &* 20
-    let wStep = outC &* 49
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let v = UnsafeRawPointer(wr + 3).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), y4 = int8Pairs(odd: v), y35 = int8Pairs(even: v)
-            let p5 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
-            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            let p7 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            a0 = a0 &+ hi16(p7) &* hi16(y0)
-            a0 = a0 &+ hi16(p6) &* hi16(y1)
-            a0 = a0 &+ lo16(p6) &* hi16(y35)
-            a1 = a1 &+ hi16(p7) &* hi16(y1)
-            a1 = a1 &+ lo16(p7) &* hi16(y35)
-            a2 = a2 &+ hi16(p6) &* hi16(y35)
-            a3 = a3 &+ hi16(p6) &* hi16(y4)
-            a3 = a3 &+ hi16(p7) &* hi16(y35)
-            a4 = a4 &+ hi16(p7) &* hi16(y4)
-            a0 = dualMultiplyAddCross(p5, y4, a0)
-            a1 = dualMultiplyAddCross(p6, y4, a1)
-            a2 = dualMultiplyAddCross(p7, y4, a2)
-            wr -= 7; xr += 20; n &-= 1
-        }
-        wc += wStep; xc += 200; ic &-= 1
-    }
-    out[11] = a0; out[12] = a1; out[13] = a2; out[14] = a3; out[15] = a4
-}
-
-/// Outputs 0 ..< 7 of one output row, kernel 5, input side 16.
-@inline(never)
-func int8Chunk_k5_s16_o0_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 16 ? oy : 15
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
-    var xc = x + iyLo &* 32
-    let wStep = outC &* 25
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
-            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            let p1 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let p3 = xr.loadUnaligned(fromByteOffset: 18, as: UInt32.self)
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* lo16(y1)
-            a2 = a2 &+ lo16(p1) &* lo16(y1)
-            a4 = a4 &+ lo16(p0) &* w4
-            a5 = a5 &+ lo16(p1) &* w4
-            a6 = a6 &+ lo16(p2) &* w4
-            a2 = dualMultiplyAddCross(p0, y0, a2)
-            a3 = dualMultiplyAddCross(p0, y1, a3)
             a3 = dualMultiplyAddCross(p1, y0, a3)
             a4 = dualMultiplyAddCross(p1, y1, a4)
+            a7 = dualMultiplyAddCross(p1, y4, a7)
+            a1 = a1 &+ lo16(p1) &* lo16(y0)
+            a2 = a2 &+ lo16(p1) &* lo16(y1)
+            a5 = a5 &+ lo16(p1) &* lo16(y4)
+            a6 = a6 &+ lo16(p1) &* hi16(y35)
+            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
             a4 = dualMultiplyAddCross(p2, y0, a4)
             a5 = dualMultiplyAddCross(p2, y1, a5)
+            a8 = dualMultiplyAddCross(p2, y4, a8)
+            a7 = a7 &+ lo16(p2) &* hi16(y35)
+            let p3 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
             a5 = dualMultiplyAddCross(p3, y0, a5)
             a6 = dualMultiplyAddCross(p3, y1, a6)
-            a6 = dualMultiplyAddCross(p4, y0, a6)
-            wr -= 5; xr += 32; n &-= 1
-        }
-        wc += wStep; xc += 512; ic &-= 1
-    }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6
-}
-
-/// Outputs 7 ..< 14 of one output row, kernel 5, input side 16.
-@inline(never)
-func int8Chunk_k5_s16_o7_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 16 ? oy : 15
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
-    var xc = x + iyLo &* 32
-    let wStep = outC &* 25
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
+            a9 = dualMultiplyAddCross(p3, y4, a9)
+            a8 = a8 &+ lo16(p3) &* hi16(y35)
             let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            let p5 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
+            a6 = dualMultiplyAddCross(p4, y0, a6)
+            a7 = dualMultiplyAddCross(p4, y1, a7)
+            a10 = dualMultiplyAddCross(p4, y4, a10)
+            a9 = a9 &+ lo16(p4) &* hi16(y35)
+            let p5 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
+            a7 = dualMultiplyAddCross(p5, y0, a7)
+            a8 = dualMultiplyAddCross(p5, y1, a8)
+            a11 = dualMultiplyAddCross(p5, y4, a11)
+            a10 = a10 &+ lo16(p5) &* hi16(y35)
             let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            let p7 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
-            let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-            let p9 = xr.loadUnaligned(fromByteOffset: 24, as: UInt32.self)
-            let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            let p11 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            let h3 = Int32(xr.load(fromByteOffset: 18, as: Int16.self))
-            a0 = a0 &+ h3 &* w4
-            a1 = a1 &+ lo16(p4) &* w4
-            a2 = a2 &+ lo16(p5) &* w4
-            a3 = a3 &+ lo16(p6) &* w4
-            a4 = a4 &+ lo16(p7) &* w4
-            a5 = a5 &+ lo16(p8) &* w4
-            a6 = a6 &+ lo16(p9) &* w4
-            a0 = dualMultiplyAddCross(p4, y1, a0)
-            a0 = dualMultiplyAddCross(p5, y0, a0)
-            a1 = dualMultiplyAddCross(p5, y1, a1)
-            a1 = dualMultiplyAddCross(p6, y0, a1)
-            a2 = dualMultiplyAddCross(p6, y1, a2)
-            a2 = dualMultiplyAddCross(p7, y0, a2)
-            a3 = dualMultiplyAddCross(p7, y1, a3)
-            a3 = dualMultiplyAddCross(p8, y0, a3)
-            a4 = dualMultiplyAddCross(p8, y1, a4)
-            a4 = dualMultiplyAddCross(p9, y0, a4)
-            a5 = dualMultiplyAddCross(p9, y1, a5)
-            a5 = dualMultiplyAddCross(p10, y0, a5)
-            a6 = dualMultiplyAddCross(p10, y1, a6)
-            a6 = dualMultiplyAddCross(p11, y0, a6)
-            wr -= 5; xr += 32; n &-= 1
+            a8 = dualMultiplyAddCross(p6, y0, a8)
+            a9 = dualMultiplyAddCross(p6, y1, a9)
+            a12 = dualMultiplyAddCross(p6, y4, a12)
+            a10 = a10 &+ hi16(p6) &* hi16(y0)
+            a11 = a11 &+ hi16(p6) &* hi16(y1)
+            a11 = a11 &+ lo16(p6) &* hi16(y35)
+            a13 = a13 &+ hi16(p6) &* hi16(y35)
+            a14 = a14 &+ hi16(p6) &* hi16(y4)
+            let p7 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+            a9 = dualMultiplyAddCross(p7, y0, a9)
+            a10 = dualMultiplyAddCross(p7, y1, a10)
+            a13 = dualMultiplyAddCross(p7, y4, a13)
+            a11 = a11 &+ hi16(p7) &* hi16(y0)
+            a12 = a12 &+ hi16(p7) &* hi16(y1)
+            a12 = a12 &+ lo16(p7) &* hi16(y35)
+            a14 = a14 &+ hi16(p7) &* hi16(y35)
+            a15 = a15 &+ hi16(p7) &* hi16(y4)
+            wr -= 7; xr += 20; n &-= 1
         }
-        wc += wStep; xc += 512; ic &-= 1
+        wc += wStep; xc += 200; ic &-= 1
     }
-    out[7] = a0; out[8] = a1; out[9] = a2; out[10] = a3; out[11] = a4; out[12] = a5; out[13] = a6
+    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15
 }
 
-/// Outputs 14 ..< 20 of one output row, kernel 5, input side 16.
+/// Outputs 0 ..< 20 of one output row, kernel 5, input side 16.
 @inline(never)
-func int8Chunk_k5_s16_o14_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+func int8Chunk_k5_s16_o0_c20(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
     _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
     let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 16 ? oy : 15
     let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
+    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias
     // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
     var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
     var xc = x + iyLo &* 32
-    let wStep = outC &* 25
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
-            let p11 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            let p13 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
-            let h10 = Int32(xr.load(fromByteOffset: 10, as: Int16.self))
-            a0 = a0 &+ h10 &* w4
-            a1 = a1 &+ lo16(p11) &* w4
-            a2 = a2 &+ hi16(p12) &* hi16(y0)
-            a2 = a2 &+ lo16(p12) &* w4
-            a3 = a3 &+ hi16(p13) &* hi16(y0)
-            a3 = a3 &+ hi16(p12) &* hi16(y1)
-            a3 = a3 &+ lo16(p13) &* w4
-            a4 = a4 &+ hi16(p13) &* hi16(y1)
-            a4 = a4 &+ hi16(p12) &* w4
-            a5 = a5 &+ hi16(p13) &* w4
-            a0 = dualMultiplyAddCross(p11, y1, a0)
-            a0 = dualMultiplyAddCross(p12, y0, a0)
-            a1 = dualMultiplyAddCross(p12, y1, a1)
-            a1 = dualMultiplyAddCross(p13, y0, a1)
-            a2 = dualMultiplyAddCross(p13, y1, a2)
-            wr -= 5; xr += 32; n &-= 1
-        }
-        wc += wStep; xc += 512; ic &-= 1
-    }
-    out[14] = a0; out[15] = a1; out[16] = a2; out[17] = a3; out[18] = a4; out[19] = a5
-}
-
-/// Outputs 0 ..< 6 of one output row, kernel 5, input side 20.
-@inline(never)
-func int8Chunk_k5_s20_o0_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 20 ? oy : 19
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
-    var xc = x + iyLo &* 40
     let wStep = outC &* 25
     var ic = inC
     while ic > 0 {
@@ -411,36 +184,85 @@ func int8Chunk_k5_s20_o0_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ i
             let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
             let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
             let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            let p1 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let p3 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* lo16(y1)
-            a2 = a2 &+ lo16(p1) &* lo16(y1)
-            a4 = a4 &+ lo16(p0) &* w4
-            a5 = a5 &+ lo16(p1) &* w4
             a2 = dualMultiplyAddCross(p0, y0, a2)
             a3 = dualMultiplyAddCross(p0, y1, a3)
+            a0 = a0 &+ lo16(p0) &* lo16(y0)
+            a1 = a1 &+ lo16(p0) &* lo16(y1)
+            a4 = a4 &+ lo16(p0) &* w4
+            let p1 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
             a3 = dualMultiplyAddCross(p1, y0, a3)
             a4 = dualMultiplyAddCross(p1, y1, a4)
+            a1 = a1 &+ lo16(p1) &* lo16(y0)
+            a2 = a2 &+ lo16(p1) &* lo16(y1)
+            a5 = a5 &+ lo16(p1) &* w4
+            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
             a4 = dualMultiplyAddCross(p2, y0, a4)
             a5 = dualMultiplyAddCross(p2, y1, a5)
+            a6 = a6 &+ lo16(p2) &* w4
+            let p3 = xr.loadUnaligned(fromByteOffset: 18, as: UInt32.self)
             a5 = dualMultiplyAddCross(p3, y0, a5)
-            wr -= 5; xr += 40; n &-= 1
+            a6 = dualMultiplyAddCross(p3, y1, a6)
+            a7 = a7 &+ lo16(p3) &* w4
+            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            a6 = dualMultiplyAddCross(p4, y0, a6)
+            a7 = dualMultiplyAddCross(p4, y1, a7)
+            a8 = a8 &+ lo16(p4) &* w4
+            let p5 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
+            a7 = dualMultiplyAddCross(p5, y0, a7)
+            a8 = dualMultiplyAddCross(p5, y1, a8)
+            a9 = a9 &+ lo16(p5) &* w4
+            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
+            a8 = dualMultiplyAddCross(p6, y0, a8)
+            a9 = dualMultiplyAddCross(p6, y1, a9)
+            a10 = a10 &+ lo16(p6) &* w4
+            let p7 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
+            a9 = dualMultiplyAddCross(p7, y0, a9)
+            a10 = dualMultiplyAddCross(p7, y1, a10)
+            a11 = a11 &+ lo16(p7) &* w4
+            let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+            a10 = dualMultiplyAddCross(p8, y0, a10)
+            a11 = dualMultiplyAddCross(p8, y1, a11)
+            a12 = a12 &+ lo16(p8) &* w4
+            let p9 = xr.loadUnaligned(fromByteOffset: 24, as: UInt32.self)
+            a11 = dualMultiplyAddCross(p9, y0, a11)
+            a12 = dualMultiplyAddCross(p9, y1, a12)
+            a13 = a13 &+ lo16(p9) &* w4
+            let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
+            a12 = dualMultiplyAddCross(p10, y0, a12)
+            a13 = dualMultiplyAddCross(p10, y1, a13)
+            a14 = a14 &+ lo16(p10) &* w4
+            let p11 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
+            a13 = dualMultiplyAddCross(p11, y0, a13)
+            a14 = dualMultiplyAddCross(p11, y1, a14)
+            a15 = a15 &+ lo16(p11) &* w4
+            let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+            a14 = dualMultiplyAddCross(p12, y0, a14)
+            a15 = dualMultiplyAddCross(p12, y1, a15)
+            a16 = a16 &+ hi16(p12) &* hi16(y0)
+            a16 = a16 &+ lo16(p12) &* w4
+            a17 = a17 &+ hi16(p12) &* hi16(y1)
+            a18 = a18 &+ hi16(p12) &* w4
+            let p13 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
+            a15 = dualMultiplyAddCross(p13, y0, a15)
+            a16 = dualMultiplyAddCross(p13, y1, a16)
+            a17 = a17 &+ hi16(p13) &* hi16(y0)
+            a17 = a17 &+ lo16(p13) &* w4
+            a18 = a18 &+ hi16(p13) &* hi16(y1)
+            a19 = a19 &+ hi16(p13) &* w4
+            wr -= 5; xr += 32; n &-= 1
         }
-        wc += wStep; xc += 800; ic &-= 1
+        wc += wStep; xc += 512; ic &-= 1
     }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5
+    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19
 }
 
-/// Outputs 6 ..< 12 of one output row, kernel 5, input side 20.
+/// Outputs 0 ..< 24 of one output row, kernel 5, input side 20.
 @inline(never)
-func int8Chunk_k5_s20_o6_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+func int8Chunk_k5_s20_o0_c24(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
     _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
     let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 20 ? oy : 19
     let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
+    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias; var a20 = bias; var a21 = bias; var a22 = bias; var a23 = bias
     // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
     var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
     var xc = x + iyLo &* 40
@@ -451,139 +273,102 @@ func int8Chunk_k5_s20_o6_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ i
         while n > 0 {
             let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
             let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
+            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+            a2 = dualMultiplyAddCross(p0, y0, a2)
+            a3 = dualMultiplyAddCross(p0, y1, a3)
+            a0 = a0 &+ lo16(p0) &* lo16(y0)
+            a1 = a1 &+ lo16(p0) &* lo16(y1)
+            a4 = a4 &+ lo16(p0) &* w4
+            let p1 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
+            a3 = dualMultiplyAddCross(p1, y0, a3)
+            a4 = dualMultiplyAddCross(p1, y1, a4)
+            a1 = a1 &+ lo16(p1) &* lo16(y0)
+            a2 = a2 &+ lo16(p1) &* lo16(y1)
+            a5 = a5 &+ lo16(p1) &* w4
+            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            a4 = dualMultiplyAddCross(p2, y0, a4)
+            a5 = dualMultiplyAddCross(p2, y1, a5)
+            a6 = a6 &+ lo16(p2) &* w4
             let p3 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
+            a5 = dualMultiplyAddCross(p3, y0, a5)
+            a6 = dualMultiplyAddCross(p3, y1, a6)
+            a7 = a7 &+ lo16(p3) &* w4
             let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            a6 = dualMultiplyAddCross(p4, y0, a6)
+            a7 = dualMultiplyAddCross(p4, y1, a7)
+            a8 = a8 &+ lo16(p4) &* w4
             let p5 = xr.loadUnaligned(fromByteOffset: 24, as: UInt32.self)
+            a7 = dualMultiplyAddCross(p5, y0, a7)
+            a8 = dualMultiplyAddCross(p5, y1, a8)
+            a9 = a9 &+ lo16(p5) &* w4
             let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
+            a8 = dualMultiplyAddCross(p6, y0, a8)
+            a9 = dualMultiplyAddCross(p6, y1, a9)
+            a10 = a10 &+ lo16(p6) &* w4
             let p7 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
+            a9 = dualMultiplyAddCross(p7, y0, a9)
+            a10 = dualMultiplyAddCross(p7, y1, a10)
+            a11 = a11 &+ lo16(p7) &* w4
             let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+            a10 = dualMultiplyAddCross(p8, y0, a10)
+            a11 = dualMultiplyAddCross(p8, y1, a11)
+            a12 = a12 &+ lo16(p8) &* w4
             let p9 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
-            let h2 = Int32(xr.load(fromByteOffset: 2, as: Int16.self))
-            a0 = a0 &+ h2 &* w4
-            a1 = a1 &+ lo16(p3) &* w4
-            a2 = a2 &+ lo16(p4) &* w4
-            a3 = a3 &+ lo16(p5) &* w4
-            a4 = a4 &+ lo16(p6) &* w4
-            a5 = a5 &+ lo16(p7) &* w4
-            a0 = dualMultiplyAddCross(p3, y1, a0)
-            a0 = dualMultiplyAddCross(p4, y0, a0)
-            a1 = dualMultiplyAddCross(p4, y1, a1)
-            a1 = dualMultiplyAddCross(p5, y0, a1)
-            a2 = dualMultiplyAddCross(p5, y1, a2)
-            a2 = dualMultiplyAddCross(p6, y0, a2)
-            a3 = dualMultiplyAddCross(p6, y1, a3)
-            a3 = dualMultiplyAddCross(p7, y0, a3)
-            a4 = dualMultiplyAddCross(p7, y1, a4)
-            a4 = dualMultiplyAddCross(p8, y0, a4)
-            a5 = dualMultiplyAddCross(p8, y1, a5)
-            a5 = dualMultiplyAddCross(p9, y0, a5)
-            wr -= 5; xr += 40; n &-= 1
-        }
-        wc += wStep; xc += 800; ic &-= 1
-    }
-    out[6] = a0; out[7] = a1; out[8] = a2; out[9] = a3; out[10] = a4; out[11] = a5
-}
-
-/// Outputs 12 ..< 18 of one output row, kernel 5, input side 20.
-@inline(never)
-func int8Chunk_k5_s20_o12_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 20 ? oy : 19
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
-    var xc = x + iyLo &* 40
-    let wStep = outC &* 25
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
-            let p9 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
+            a11 = dualMultiplyAddCross(p9, y0, a11)
+            a12 = dualMultiplyAddCross(p9, y1, a12)
+            a13 = a13 &+ lo16(p9) &* w4
             let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
+            a12 = dualMultiplyAddCross(p10, y0, a12)
+            a13 = dualMultiplyAddCross(p10, y1, a13)
+            a14 = a14 &+ lo16(p10) &* w4
             let p11 = xr.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
+            a13 = dualMultiplyAddCross(p11, y0, a13)
+            a14 = dualMultiplyAddCross(p11, y1, a14)
+            a15 = a15 &+ lo16(p11) &* w4
             let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+            a14 = dualMultiplyAddCross(p12, y0, a14)
+            a15 = dualMultiplyAddCross(p12, y1, a15)
+            a16 = a16 &+ lo16(p12) &* w4
             let p13 = xr.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
+            a15 = dualMultiplyAddCross(p13, y0, a15)
+            a16 = dualMultiplyAddCross(p13, y1, a16)
+            a17 = a17 &+ lo16(p13) &* w4
             let p14 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
+            a16 = dualMultiplyAddCross(p14, y0, a16)
+            a17 = dualMultiplyAddCross(p14, y1, a17)
+            a18 = a18 &+ lo16(p14) &* w4
             let p15 = xr.loadUnaligned(fromByteOffset: 34, as: UInt32.self)
-            let h8 = Int32(xr.load(fromByteOffset: 8, as: Int16.self))
-            a0 = a0 &+ h8 &* w4
-            a1 = a1 &+ lo16(p9) &* w4
-            a2 = a2 &+ lo16(p10) &* w4
-            a3 = a3 &+ lo16(p11) &* w4
-            a4 = a4 &+ lo16(p12) &* w4
-            a5 = a5 &+ lo16(p13) &* w4
-            a0 = dualMultiplyAddCross(p9, y1, a0)
-            a0 = dualMultiplyAddCross(p10, y0, a0)
-            a1 = dualMultiplyAddCross(p10, y1, a1)
-            a1 = dualMultiplyAddCross(p11, y0, a1)
-            a2 = dualMultiplyAddCross(p11, y1, a2)
-            a2 = dualMultiplyAddCross(p12, y0, a2)
-            a3 = dualMultiplyAddCross(p12, y1, a3)
-            a3 = dualMultiplyAddCross(p13, y0, a3)
-            a4 = dualMultiplyAddCross(p13, y1, a4)
-            a4 = dualMultiplyAddCross(p14, y0, a4)
-            a5 = dualMultiplyAddCross(p14, y1, a5)
-            a5 = dualMultiplyAddCross(p15, y0, a5)
-            wr -= 5; xr += 40; n &-= 1
-        }
-        wc += wStep; xc += 800; ic &-= 1
-    }
-    out[12] = a0; out[13] = a1; out[14] = a2; out[15] = a3; out[16] = a4; out[17] = a5
-}
-
-/// Outputs 18 ..< 24 of one output row, kernel 5, input side 20.
-@inline(never)
-func int8Chunk_k5_s20_o18_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 20 ? oy : 19
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
-    var xc = x + iyLo &* 40
-    let wStep = outC &* 25
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
-            let p15 = xr.loadUnaligned(fromByteOffset: 34, as: UInt32.self)
+            a17 = dualMultiplyAddCross(p15, y0, a17)
+            a18 = dualMultiplyAddCross(p15, y1, a18)
+            a19 = a19 &+ lo16(p15) &* w4
             let p16 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+            a18 = dualMultiplyAddCross(p16, y0, a18)
+            a19 = dualMultiplyAddCross(p16, y1, a19)
+            a20 = a20 &+ hi16(p16) &* hi16(y0)
+            a20 = a20 &+ lo16(p16) &* w4
+            a21 = a21 &+ hi16(p16) &* hi16(y1)
+            a22 = a22 &+ hi16(p16) &* w4
             let p17 = xr.loadUnaligned(fromByteOffset: 36, as: UInt32.self)
-            let h14 = Int32(xr.load(fromByteOffset: 14, as: Int16.self))
-            a0 = a0 &+ h14 &* w4
-            a1 = a1 &+ lo16(p15) &* w4
-            a2 = a2 &+ hi16(p16) &* hi16(y0)
-            a2 = a2 &+ lo16(p16) &* w4
-            a3 = a3 &+ hi16(p17) &* hi16(y0)
-            a3 = a3 &+ hi16(p16) &* hi16(y1)
-            a3 = a3 &+ lo16(p17) &* w4
-            a4 = a4 &+ hi16(p17) &* hi16(y1)
-            a4 = a4 &+ hi16(p16) &* w4
-            a5 = a5 &+ hi16(p17) &* w4
-            a0 = dualMultiplyAddCross(p15, y1, a0)
-            a0 = dualMultiplyAddCross(p16, y0, a0)
-            a1 = dualMultiplyAddCross(p16, y1, a1)
-            a1 = dualMultiplyAddCross(p17, y0, a1)
-            a2 = dualMultiplyAddCross(p17, y1, a2)
+            a19 = dualMultiplyAddCross(p17, y0, a19)
+            a20 = dualMultiplyAddCross(p17, y1, a20)
+            a21 = a21 &+ hi16(p17) &* hi16(y0)
+            a21 = a21 &+ lo16(p17) &* w4
+            a22 = a22 &+ hi16(p17) &* hi16(y1)
+            a23 = a23 &+ hi16(p17) &* w4
             wr -= 5; xr += 40; n &-= 1
         }
         wc += wStep; xc += 800; ic &-= 1
     }
-    out[18] = a0; out[19] = a1; out[20] = a2; out[21] = a3; out[22] = a4; out[23] = a5
+    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19; out[20] = a20; out[21] = a21; out[22] = a22; out[23] = a23
 }
 
-/// Outputs 0 ..< 7 of one output row, kernel 3, input side 24.
+/// Outputs 0 ..< 26 of one output row, kernel 3, input side 24.
 @inline(never)
-func int8Chunk_k3_s24_o0_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+func int8Chunk_k3_s24_o0_c26(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
     _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
     let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 24 ? oy : 23
     let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
+    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias; var a20 = bias; var a21 = bias; var a22 = bias; var a23 = bias; var a24 = bias; var a25 = bias
     // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
     var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
     var xc = x + iyLo &* 48
@@ -595,163 +380,91 @@ func int8Chunk_k3_s24_o0_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ i
             let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
             let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
             let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+            a2 = dualMultiplyAddCross(p0, y0, a2)
+            a0 = a0 &+ lo16(p0) &* lo16(y0)
+            a1 = a1 &+ lo16(p0) &* hi16(yS)
             let p1 = xr.loadUnaligned(fromByteOffset: 24, as: UInt32.self)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let p3 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* hi16(yS)
-            a2 = a2 &+ lo16(p1) &* hi16(yS)
-            a3 = a3 &+ lo16(p2) &* hi16(yS)
-            a4 = a4 &+ lo16(p3) &* hi16(yS)
-            a5 = a5 &+ lo16(p4) &* hi16(yS)
-            a6 = a6 &+ hi16(p3) &* hi16(yS)
-            a2 = dualMultiplyAddCross(p0, y0, a2)
             a3 = dualMultiplyAddCross(p1, y0, a3)
+            a1 = a1 &+ lo16(p1) &* lo16(y0)
+            a2 = a2 &+ lo16(p1) &* hi16(yS)
+            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
             a4 = dualMultiplyAddCross(p2, y0, a4)
+            a3 = a3 &+ lo16(p2) &* hi16(yS)
+            let p3 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
             a5 = dualMultiplyAddCross(p3, y0, a5)
+            a4 = a4 &+ lo16(p3) &* hi16(yS)
+            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
             a6 = dualMultiplyAddCross(p4, y0, a6)
-            wr -= 3; xr += 48; n &-= 1
-        }
-        wc += wStep; xc += 1152; ic &-= 1
-    }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6
-}
-
-/// Outputs 7 ..< 14 of one output row, kernel 3, input side 24.
-@inline(never)
-func int8Chunk_k3_s24_o7_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 24 ? oy : 23
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 48
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
+            a5 = a5 &+ lo16(p4) &* hi16(yS)
             let p5 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
+            a7 = dualMultiplyAddCross(p5, y0, a7)
+            a6 = a6 &+ lo16(p5) &* hi16(yS)
             let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
+            a8 = dualMultiplyAddCross(p6, y0, a8)
+            a7 = a7 &+ lo16(p6) &* hi16(yS)
             let p7 = xr.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
+            a9 = dualMultiplyAddCross(p7, y0, a9)
+            a8 = a8 &+ lo16(p7) &* hi16(yS)
             let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+            a10 = dualMultiplyAddCross(p8, y0, a10)
+            a9 = a9 &+ lo16(p8) &* hi16(yS)
             let p9 = xr.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
+            a11 = dualMultiplyAddCross(p9, y0, a11)
+            a10 = a10 &+ lo16(p9) &* hi16(yS)
             let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
+            a12 = dualMultiplyAddCross(p10, y0, a12)
+            a11 = a11 &+ lo16(p10) &* hi16(yS)
             let p11 = xr.loadUnaligned(fromByteOffset: 34, as: UInt32.self)
-            a0 = a0 &+ lo16(p6) &* hi16(yS)
-            a1 = a1 &+ lo16(p7) &* hi16(yS)
-            a2 = a2 &+ lo16(p8) &* hi16(yS)
-            a3 = a3 &+ lo16(p9) &* hi16(yS)
-            a4 = a4 &+ lo16(p10) &* hi16(yS)
-            a5 = a5 &+ lo16(p11) &* hi16(yS)
-            a6 = a6 &+ hi16(p10) &* hi16(yS)
-            a0 = dualMultiplyAddCross(p5, y0, a0)
-            a1 = dualMultiplyAddCross(p6, y0, a1)
-            a2 = dualMultiplyAddCross(p7, y0, a2)
-            a3 = dualMultiplyAddCross(p8, y0, a3)
-            a4 = dualMultiplyAddCross(p9, y0, a4)
-            a5 = dualMultiplyAddCross(p10, y0, a5)
-            a6 = dualMultiplyAddCross(p11, y0, a6)
-            wr -= 3; xr += 48; n &-= 1
-        }
-        wc += wStep; xc += 1152; ic &-= 1
-    }
-    out[7] = a0; out[8] = a1; out[9] = a2; out[10] = a3; out[11] = a4; out[12] = a5; out[13] = a6
-}
-
-/// Outputs 14 ..< 20 of one output row, kernel 3, input side 24.
-@inline(never)
-func int8Chunk_k3_s24_o14_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 24 ? oy : 23
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 48
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
+            a13 = dualMultiplyAddCross(p11, y0, a13)
+            a12 = a12 &+ lo16(p11) &* hi16(yS)
             let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+            a14 = dualMultiplyAddCross(p12, y0, a14)
+            a13 = a13 &+ lo16(p12) &* hi16(yS)
             let p13 = xr.loadUnaligned(fromByteOffset: 36, as: UInt32.self)
+            a15 = dualMultiplyAddCross(p13, y0, a15)
+            a14 = a14 &+ lo16(p13) &* hi16(yS)
             let p14 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
+            a16 = dualMultiplyAddCross(p14, y0, a16)
+            a15 = a15 &+ lo16(p14) &* hi16(yS)
             let p15 = xr.loadUnaligned(fromByteOffset: 38, as: UInt32.self)
+            a17 = dualMultiplyAddCross(p15, y0, a17)
+            a16 = a16 &+ lo16(p15) &* hi16(yS)
             let p16 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+            a18 = dualMultiplyAddCross(p16, y0, a18)
+            a17 = a17 &+ lo16(p16) &* hi16(yS)
             let p17 = xr.loadUnaligned(fromByteOffset: 40, as: UInt32.self)
-            a0 = a0 &+ lo16(p13) &* hi16(yS)
-            a1 = a1 &+ lo16(p14) &* hi16(yS)
-            a2 = a2 &+ lo16(p15) &* hi16(yS)
-            a3 = a3 &+ lo16(p16) &* hi16(yS)
-            a4 = a4 &+ lo16(p17) &* hi16(yS)
-            a5 = a5 &+ hi16(p16) &* hi16(yS)
-            a0 = dualMultiplyAddCross(p12, y0, a0)
-            a1 = dualMultiplyAddCross(p13, y0, a1)
-            a2 = dualMultiplyAddCross(p14, y0, a2)
-            a3 = dualMultiplyAddCross(p15, y0, a3)
-            a4 = dualMultiplyAddCross(p16, y0, a4)
-            a5 = dualMultiplyAddCross(p17, y0, a5)
-            wr -= 3; xr += 48; n &-= 1
-        }
-        wc += wStep; xc += 1152; ic &-= 1
-    }
-    out[14] = a0; out[15] = a1; out[16] = a2; out[17] = a3; out[18] = a4; out[19] = a5
-}
-
-/// Outputs 20 ..< 26 of one output row, kernel 3, input side 24.
-@inline(never)
-func int8Chunk_k3_s24_o20_c6(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 24 ? oy : 23
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 48
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
+            a19 = dualMultiplyAddCross(p17, y0, a19)
+            a18 = a18 &+ lo16(p17) &* hi16(yS)
             let p18 = xr.loadUnaligned(fromByteOffset: 18, as: UInt32.self)
+            a20 = dualMultiplyAddCross(p18, y0, a20)
+            a19 = a19 &+ lo16(p18) &* hi16(yS)
             let p19 = xr.loadUnaligned(fromByteOffset: 42, as: UInt32.self)
+            a21 = dualMultiplyAddCross(p19, y0, a21)
+            a20 = a20 &+ lo16(p19) &* hi16(yS)
             let p20 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
+            a22 = dualMultiplyAddCross(p20, y0, a22)
+            a21 = a21 &+ lo16(p20) &* hi16(yS)
+            a23 = a23 &+ hi16(p20) &* hi16(yS)
+            a24 = a24 &+ hi16(p20) &* hi16(y0)
             let p21 = xr.loadUnaligned(fromByteOffset: 44, as: UInt32.self)
-            a0 = a0 &+ lo16(p19) &* hi16(yS)
-            a1 = a1 &+ lo16(p20) &* hi16(yS)
-            a2 = a2 &+ lo16(p21) &* hi16(yS)
-            a3 = a3 &+ hi16(p20) &* hi16(yS)
-            a4 = a4 &+ hi16(p20) &* hi16(y0)
-            a4 = a4 &+ hi16(p21) &* hi16(yS)
-            a5 = a5 &+ hi16(p21) &* hi16(y0)
-            a0 = dualMultiplyAddCross(p18, y0, a0)
-            a1 = dualMultiplyAddCross(p19, y0, a1)
-            a2 = dualMultiplyAddCross(p20, y0, a2)
-            a3 = dualMultiplyAddCross(p21, y0, a3)
+            a23 = dualMultiplyAddCross(p21, y0, a23)
+            a22 = a22 &+ lo16(p21) &* hi16(yS)
+            a24 = a24 &+ hi16(p21) &* hi16(yS)
+            a25 = a25 &+ hi16(p21) &* hi16(y0)
             wr -= 3; xr += 48; n &-= 1
         }
         wc += wStep; xc += 1152; ic &-= 1
     }
-    out[20] = a0; out[21] = a1; out[22] = a2; out[23] = a3; out[24] = a4; out[25] = a5
+    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19; out[20] = a20; out[21] = a21; out[22] = a22; out[23] = a23; out[24] = a24; out[25] = a25
 }
 
-/// Outputs 0 ..< 7 of one output row, kernel 3, input side 26.
+/// Outputs 0 ..< 28 of one output row, kernel 3, input side 26.
 @inline(never)
-func int8Chunk_k3_s26_o0_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+func int8Chunk_k3_s26_o0_c28(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
     _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
     let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 26 ? oy : 25
     let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
+    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias; var a20 = bias; var a21 = bias; var a22 = bias; var a23 = bias; var a24 = bias; var a25 = bias; var a26 = bias; var a27 = bias
     // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
     var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
     var xc = x + iyLo &* 52
@@ -763,158 +476,86 @@ func int8Chunk_k3_s26_o0_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ i
             let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
             let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
             let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            let p1 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let p3 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* hi16(yS)
-            a2 = a2 &+ lo16(p1) &* hi16(yS)
-            a3 = a3 &+ lo16(p2) &* hi16(yS)
-            a4 = a4 &+ lo16(p3) &* hi16(yS)
-            a5 = a5 &+ lo16(p4) &* hi16(yS)
-            a6 = a6 &+ hi16(p3) &* hi16(yS)
             a2 = dualMultiplyAddCross(p0, y0, a2)
+            a0 = a0 &+ lo16(p0) &* lo16(y0)
+            a1 = a1 &+ lo16(p0) &* hi16(yS)
+            let p1 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
             a3 = dualMultiplyAddCross(p1, y0, a3)
+            a1 = a1 &+ lo16(p1) &* lo16(y0)
+            a2 = a2 &+ lo16(p1) &* hi16(yS)
+            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
             a4 = dualMultiplyAddCross(p2, y0, a4)
+            a3 = a3 &+ lo16(p2) &* hi16(yS)
+            let p3 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
             a5 = dualMultiplyAddCross(p3, y0, a5)
+            a4 = a4 &+ lo16(p3) &* hi16(yS)
+            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
             a6 = dualMultiplyAddCross(p4, y0, a6)
-            wr -= 3; xr += 52; n &-= 1
-        }
-        wc += wStep; xc += 1352; ic &-= 1
-    }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6
-}
-
-/// Outputs 7 ..< 14 of one output row, kernel 3, input side 26.
-@inline(never)
-func int8Chunk_k3_s26_o7_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 26 ? oy : 25
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 52
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
+            a5 = a5 &+ lo16(p4) &* hi16(yS)
             let p5 = xr.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
+            a7 = dualMultiplyAddCross(p5, y0, a7)
+            a6 = a6 &+ lo16(p5) &* hi16(yS)
             let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
+            a8 = dualMultiplyAddCross(p6, y0, a8)
+            a7 = a7 &+ lo16(p6) &* hi16(yS)
             let p7 = xr.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
+            a9 = dualMultiplyAddCross(p7, y0, a9)
+            a8 = a8 &+ lo16(p7) &* hi16(yS)
             let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+            a10 = dualMultiplyAddCross(p8, y0, a10)
+            a9 = a9 &+ lo16(p8) &* hi16(yS)
             let p9 = xr.loadUnaligned(fromByteOffset: 34, as: UInt32.self)
+            a11 = dualMultiplyAddCross(p9, y0, a11)
+            a10 = a10 &+ lo16(p9) &* hi16(yS)
             let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
+            a12 = dualMultiplyAddCross(p10, y0, a12)
+            a11 = a11 &+ lo16(p10) &* hi16(yS)
             let p11 = xr.loadUnaligned(fromByteOffset: 36, as: UInt32.self)
-            a0 = a0 &+ lo16(p6) &* hi16(yS)
-            a1 = a1 &+ lo16(p7) &* hi16(yS)
-            a2 = a2 &+ lo16(p8) &* hi16(yS)
-            a3 = a3 &+ lo16(p9) &* hi16(yS)
-            a4 = a4 &+ lo16(p10) &* hi16(yS)
-            a5 = a5 &+ lo16(p11) &* hi16(yS)
-            a6 = a6 &+ hi16(p10) &* hi16(yS)
-            a0 = dualMultiplyAddCross(p5, y0, a0)
-            a1 = dualMultiplyAddCross(p6, y0, a1)
-            a2 = dualMultiplyAddCross(p7, y0, a2)
-            a3 = dualMultiplyAddCross(p8, y0, a3)
-            a4 = dualMultiplyAddCross(p9, y0, a4)
-            a5 = dualMultiplyAddCross(p10, y0, a5)
-            a6 = dualMultiplyAddCross(p11, y0, a6)
-            wr -= 3; xr += 52; n &-= 1
-        }
-        wc += wStep; xc += 1352; ic &-= 1
-    }
-    out[7] = a0; out[8] = a1; out[9] = a2; out[10] = a3; out[11] = a4; out[12] = a5; out[13] = a6
-}
-
-/// Outputs 14 ..< 21 of one output row, kernel 3, input side 26.
-@inline(never)
-func int8Chunk_k3_s26_o14_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 26 ? oy : 25
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 52
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
+            a13 = dualMultiplyAddCross(p11, y0, a13)
+            a12 = a12 &+ lo16(p11) &* hi16(yS)
             let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+            a14 = dualMultiplyAddCross(p12, y0, a14)
+            a13 = a13 &+ lo16(p12) &* hi16(yS)
             let p13 = xr.loadUnaligned(fromByteOffset: 38, as: UInt32.self)
+            a15 = dualMultiplyAddCross(p13, y0, a15)
+            a14 = a14 &+ lo16(p13) &* hi16(yS)
             let p14 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
+            a16 = dualMultiplyAddCross(p14, y0, a16)
+            a15 = a15 &+ lo16(p14) &* hi16(yS)
             let p15 = xr.loadUnaligned(fromByteOffset: 40, as: UInt32.self)
+            a17 = dualMultiplyAddCross(p15, y0, a17)
+            a16 = a16 &+ lo16(p15) &* hi16(yS)
             let p16 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+            a18 = dualMultiplyAddCross(p16, y0, a18)
+            a17 = a17 &+ lo16(p16) &* hi16(yS)
             let p17 = xr.loadUnaligned(fromByteOffset: 42, as: UInt32.self)
+            a19 = dualMultiplyAddCross(p17, y0, a19)
+            a18 = a18 &+ lo16(p17) &* hi16(yS)
             let p18 = xr.loadUnaligned(fromByteOffset: 18, as: UInt32.self)
-            a0 = a0 &+ lo16(p13) &* hi16(yS)
-            a1 = a1 &+ lo16(p14) &* hi16(yS)
-            a2 = a2 &+ lo16(p15) &* hi16(yS)
-            a3 = a3 &+ lo16(p16) &* hi16(yS)
-            a4 = a4 &+ lo16(p17) &* hi16(yS)
-            a5 = a5 &+ lo16(p18) &* hi16(yS)
-            a6 = a6 &+ hi16(p17) &* hi16(yS)
-            a0 = dualMultiplyAddCross(p12, y0, a0)
-            a1 = dualMultiplyAddCross(p13, y0, a1)
-            a2 = dualMultiplyAddCross(p14, y0, a2)
-            a3 = dualMultiplyAddCross(p15, y0, a3)
-            a4 = dualMultiplyAddCross(p16, y0, a4)
-            a5 = dualMultiplyAddCross(p17, y0, a5)
-            a6 = dualMultiplyAddCross(p18, y0, a6)
-            wr -= 3; xr += 52; n &-= 1
-        }
-        wc += wStep; xc += 1352; ic &-= 1
-    }
-    out[14] = a0; out[15] = a1; out[16] = a2; out[17] = a3; out[18] = a4; out[19] = a5; out[20] = a6
-}
-
-/// Outputs 21 ..< 28 of one output row, kernel 3, input side 26.
-@inline(never)
-func int8Chunk_k3_s26_o21_c7(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 26 ? oy : 25
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 52
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
+            a20 = dualMultiplyAddCross(p18, y0, a20)
+            a19 = a19 &+ lo16(p18) &* hi16(yS)
             let p19 = xr.loadUnaligned(fromByteOffset: 44, as: UInt32.self)
+            a21 = dualMultiplyAddCross(p19, y0, a21)
+            a20 = a20 &+ lo16(p19) &* hi16(yS)
             let p20 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
+            a22 = dualMultiplyAddCross(p20, y0, a22)
+            a21 = a21 &+ lo16(p20) &* hi16(yS)
             let p21 = xr.loadUnaligned(fromByteOffset: 46, as: UInt32.self)
+            a23 = dualMultiplyAddCross(p21, y0, a23)
+            a22 = a22 &+ lo16(p21) &* hi16(yS)
             let p22 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
+            a24 = dualMultiplyAddCross(p22, y0, a24)
+            a23 = a23 &+ lo16(p22) &* hi16(yS)
+            a25 = a25 &+ hi16(p22) &* hi16(yS)
+            a26 = a26 &+ hi16(p22) &* hi16(y0)
             let p23 = xr.loadUnaligned(fromByteOffset: 48, as: UInt32.self)
-            a0 = a0 &+ lo16(p20) &* hi16(yS)
-            a1 = a1 &+ lo16(p21) &* hi16(yS)
-            a2 = a2 &+ lo16(p22) &* hi16(yS)
-            a3 = a3 &+ lo16(p23) &* hi16(yS)
-            a4 = a4 &+ hi16(p22) &* hi16(yS)
-            a5 = a5 &+ hi16(p22) &* hi16(y0)
-            a5 = a5 &+ hi16(p23) &* hi16(yS)
-            a6 = a6 &+ hi16(p23) &* hi16(y0)
-            a0 = dualMultiplyAddCross(p19, y0, a0)
-            a1 = dualMultiplyAddCross(p20, y0, a1)
-            a2 = dualMultiplyAddCross(p21, y0, a2)
-            a3 = dualMultiplyAddCross(p22, y0, a3)
-            a4 = dualMultiplyAddCross(p23, y0, a4)
+            a25 = dualMultiplyAddCross(p23, y0, a25)
+            a24 = a24 &+ lo16(p23) &* hi16(yS)
+            a26 = a26 &+ hi16(p23) &* hi16(yS)
+            a27 = a27 &+ hi16(p23) &* hi16(y0)
             wr -= 3; xr += 52; n &-= 1
         }
         wc += wStep; xc += 1352; ic &-= 1
     }
-    out[21] = a0; out[22] = a1; out[23] = a2; out[24] = a3; out[25] = a4; out[26] = a5; out[27] = a6
+    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19; out[20] = a20; out[21] = a21; out[22] = a22; out[23] = a23; out[24] = a24; out[25] = a25; out[26] = a26; out[27] = a27
 }

@@ -3,14 +3,16 @@ register-blocked int8 kernel that Cortex-M builds run (the method is in the head
 generated file). gen_kernels.py writes and checks both generated files.
 
 SHAPES are the (kernel, input side) pairs of the shipped decoder; CHUNK is how many outputs of a
-row one call keeps in registers, per kernel size (the M4 has 14 general registers: the chunk,
-the (k + 1) / 2 weight words, one input word and three loop registers). Tuned by counting
-instructions in firmware-sim (README there).
+row one call sums at once, per kernel size. The M4 has 14 general registers, so a whole row
+spills some accumulators, yet whole rows counted fewest instructions (2.79 M per image, against
+3.27 M with chunks that fit the registers: 5 to 7 outputs rebuild the weight words once per
+chunk and row, which costs more than the spills) and the least flash. Measured with
+`PROFILE=1 bash firmware-sim/run.sh` and tools/profile.py.
 """
 import os
 
 SHAPES = [(9, 2), (7, 10), (5, 16), (5, 20), (3, 24), (3, 26)]
-CHUNK = {3: 7, 5: 7, 7: 6, 9: 5}
+CHUNK = {3: 28, 5: 24, 7: 16, 9: 10}
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Sources", "VAEDecoder",
                    "ConvTransposeInt8Fast.swift")
@@ -105,25 +107,29 @@ def chunk_fn(k, side, o0, c):
     L.append("        while n > 0 {")
     for line in wlines:
         L.append("            " + line)
-    used = {}
-    for i in sorted(words):
-        L.append("            let p%s = xr.loadUnaligned(fromByteOffset: %d, as: UInt32.self)" % (i, 2 * elem(i)))
-        used[i] = True
-    loaded_h = set()
+    # Each word is loaded just before its uses and is dead after them, so that the register
+    # allocator needs one or two word registers, not all of them (loading all first spilled).
+    singles_of = {}   # word -> [(output, expr)]: single products that read a half of it
+    own = []          # single products that need their own halfword load
     for (o, j, wexpr) in xuses:
         if j in words:
-            xe = "lo16(p%d)" % j
+            singles_of.setdefault(j, []).append((o, "lo16(p%d)" % j, wexpr))
         elif (j - 2) in words:
-            xe = "hi16(p%d)" % (j - 2)
+            singles_of.setdefault(j - 2, []).append((o, "hi16(p%d)" % (j - 2), wexpr))
         else:
-            if j not in loaded_h:
-                L.append("            let h%d = Int32(xr.load(fromByteOffset: %d, as: Int16.self))" % (j, 2 * elem(j)))
-                loaded_h.add(j)
-            xe = "h%d" % j
-        L.append("            a{0} = a{0} &+ {1} &* {2}".format(o - o0, xe, wexpr))
+            own.append((o, j, wexpr))
     for i in sorted(words):
+        L.append("            let p%s = xr.loadUnaligned(fromByteOffset: %d, as: UInt32.self)" % (i, 2 * elem(i)))
         for (o, y) in words[i]:
             L.append("            a{0} = dualMultiplyAddCross(p{1}, {2}, a{0})".format(o - o0, i, y))
+        for (o, xe, wexpr) in singles_of.get(i, []):
+            L.append("            a{0} = a{0} &+ {1} &* {2}".format(o - o0, xe, wexpr))
+    loaded_h = set()
+    for (o, j, wexpr) in own:
+        if j not in loaded_h:
+            L.append("            let h%d = Int32(xr.load(fromByteOffset: %d, as: Int16.self))" % (j, 2 * elem(j)))
+            loaded_h.add(j)
+        L.append("            a{0} = a{0} &+ h{1} &* {2}".format(o - o0, j, wexpr))
     L.append("            wr -= %d; xr += %d; n &-= 1" % (k, 2 * side))
     L.append("        }")
     L.append("        wc += wStep; xc += %d; ic &-= 1" % (2 * side * side))
