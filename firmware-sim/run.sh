@@ -76,7 +76,7 @@ build_runtime() {   # CORE PRECISION -> $B/libvaedecoder-CORE-PRECISION.a
   # The M0's 48 KiB holds the image, Thumb-1 code and libgcc's soft float only at -Osize
   # (which, on this core, is not slower: shared/notes).
   local opt="$SWIFT_OPT"; [ "$core" = m0 ] && opt="${SWIFT_OPT_M0:-$SWIFT_OPT}"
-  # The int8 chunk kernels are 20 functions; LLVM's runtime unrolling of their row loops would
+  # The int8 chunk kernels are long straight-line loops; LLVM's runtime unrolling of their row loops would
   # make them about three times larger, past the 48 KiB of flash.
   local extra=(); [ "$prec" = int8 ] && extra=(-Xllvm -unroll-count=1)
   "$SWIFTC" -enable-experimental-feature Embedded "${target[@]}" -D "$define" \
