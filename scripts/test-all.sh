@@ -50,6 +50,10 @@ stage "portability (qemu: x86-64 without AVX-512 or FMA, arm64; a consumer packa
 count_plain
 if stage "firmware-sim (qemu: Cortex-M4F float32 and int8, Cortex-M0 int8)" firmware-sim/run.sh; then :; fi
 if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+# The second shipped model on the same cores: its own goldens (make-goldens), the same budgets.
+if stage "firmware-sim, Fashion-MNIST checkpoint" env CHECKPOINT=checkpoints/vae-fashion-mnist.vaeckpt \
+    GOLDENS=Tests/DecoderTests/Goldens/fashion-mnist firmware-sim/run.sh; then :; fi
+if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 stage "web (WebAssembly: node against the goldens; the page in headless Chromium)" wasm/run.sh
 count_plain
