@@ -163,8 +163,12 @@ def _architecture(c):
         raise CheckpointError('architecture block length', '%d; %d layers need at least %d' % (length, L, 64 + 36 * L))
     if a['encoder_kind'] != 1:
         raise CheckpointError('architecture encoder_kind', '%d; only 1 (LSTM over image rows) is defined' % a['encoder_kind'])
-    if a['head_kind'] != 1:
-        raise CheckpointError('architecture head_kind', '%d; only 1 (two Linear heads) is defined' % a['head_kind'])
+    if a['head_kind'] not in (1, 2):
+        raise CheckpointError('architecture head_kind', '%d; defined are 1 (two Linear heads) and 2 (split hidden state)'
+                              % a['head_kind'])
+    if a['head_kind'] == 2 and a['lstm_hidden'] != 2 * a['latent']:
+        raise CheckpointError('architecture head_kind', '2 (split) needs hidden %d = 2 x latent %d'
+                              % (a['lstm_hidden'], a['latent']))
     layers = []
     for i in range(L):
         f = 'architecture layer %d ' % i
@@ -287,9 +291,10 @@ def expected_shapes(a):
     """The tensors the model needs (section tag, shape), named as torch_ref.py's state_dict."""
     g, h, x, z = 4 * a['lstm_hidden'], a['lstm_hidden'], a['lstm_input'], a['latent']
     s = {'lstm.weight_ih_l0': (ENC, (g, x)), 'lstm.weight_hh_l0': (ENC, (g, h)),
-         'lstm.bias_ih_l0': (ENC, (g,)), 'lstm.bias_hh_l0': (ENC, (g,)),
-         'fc_mu.weight': (ENC, (z, h)), 'fc_mu.bias': (ENC, (z,)),
-         'fc_logvar.weight': (ENC, (z, h)), 'fc_logvar.bias': (ENC, (z,))}
+         'lstm.bias_ih_l0': (ENC, (g,)), 'lstm.bias_hh_l0': (ENC, (g,))}
+    if a['head_kind'] == 1:   # the split sampler (2) has no heads
+        s.update({'fc_mu.weight': (ENC, (z, h)), 'fc_mu.bias': (ENC, (z,)),
+                  'fc_logvar.weight': (ENC, (z, h)), 'fc_logvar.bias': (ENC, (z,))})
     for k, l in enumerate(a['layers']):
         s['convs.%d.weight' % k] = (DEC, (l['in_channels'], l['out_channels'], l['kernel_h'], l['kernel_w']))
         s['convs.%d.bias' % k] = (DEC, (l['out_channels'],))

@@ -119,6 +119,14 @@ public enum CheckpointFormat {
     /// 1: the optional `DEC8` section (an int8 decoder image); 2: the optional `PRIO` section
     /// (class priors).
     public static let minor: UInt16 = 2
+    /// 3: the decoder variants' architecture fields (head kind 2, the split sampler). Written
+    /// only by files that use them, so a file of any earlier model keeps the bytes it had.
+    public static let minorVariants: UInt16 = 3
+
+    /// The minor version a file of this model is written with.
+    public static func minor(for c: ModelConfig) -> UInt16 {
+        c.sampler == .linearHeads ? minor : minorVariants
+    }
 }
 
 /// Which decoder image a reader wants from a checkpoint.

@@ -93,7 +93,7 @@ public enum CheckpointReader {
         let vc = try r.int("view channels", max: Limits.channels), vh = try r.int("view height", max: 4096), vw = try r.int("view width", max: 4096)
         let nl = try r.int("decoder layer count", max: Limits.decoderLayers)
         _ = try r.u32("reserved"); _ = try r.u32("reserved")
-        guard encKind == 1, lstmLayers == 1, headKind == 1 else {
+        guard encKind == 1, lstmLayers == 1, let sampler = ModelConfig.Sampler(rawValue: headKind) else {
             throw fail("encoder kind \(encKind) / LSTM layers \(lstmLayers) / head kind \(headKind) is not the LSTM VAE this build knows")
         }
         guard imgH == imgW, lstmIn == imgW, seq == imgH else {
@@ -118,6 +118,7 @@ public enum CheckpointReader {
         r.pos = archStart + archLen   // a newer minor version may append fields
         var config = ModelConfig(layers: layers)
         config.imageSize = imgH; config.hidden = hidden; config.latent = latent; config.view = (vc, vh, vw)
+        config.sampler = sampler
         if let why = config.validate() { throw fail("architecture is inconsistent: \(why)") }
 
         // Sections.

@@ -74,7 +74,7 @@ public enum CheckpointWriter {
         func header(offsets: [Int]) -> [UInt8] {
             var h = ByteWriter()
             h.bytes.append(contentsOf: CheckpointFormat.magic)
-            h.u16(CheckpointFormat.major); h.u16(CheckpointFormat.minor)
+            h.u16(CheckpointFormat.major); h.u16(CheckpointFormat.minor(for: c.config))
             h.u32(0)  // H, patched
             // Architecture block.
             let cfg = c.config
@@ -82,7 +82,7 @@ public enum CheckpointWriter {
             h.u32(0)
             h.u32(cfg.imageSize); h.u32(cfg.imageSize)
             h.u32(1); h.u32(cfg.imageSize); h.u32(cfg.hidden); h.u32(cfg.imageSize); h.u32(1)
-            h.u32(1); h.u32(cfg.latent)
+            h.u32(cfg.sampler.rawValue); h.u32(cfg.latent)
             h.u32(cfg.view.c); h.u32(cfg.view.h); h.u32(cfg.view.w)
             h.u32(cfg.layers.count); h.u32(0); h.u32(0)
             for l in cfg.layers {

@@ -18,15 +18,26 @@ public struct ModelConfig: Equatable, Sendable {
         }
     }
 
+    /// How the LSTM's last hidden state becomes the latent's mean and log-variance: the
+    /// architecture block's head kind (docs/checkpoint-format.md 1.1).
+    public enum Sampler: UInt32, Equatable, Sendable {
+        /// Two Linear(hidden -> latent) heads ("FC+" in the original report).
+        case linearHeads = 1
+        /// No heads: the first `latent` components of h are the mean, the rest the
+        /// log-variance ("FC-"); needs hidden = 2 * latent.
+        case split = 2
+    }
+
     public var imageSize = 28          // rows = LSTM steps, columns = LSTM input
     public var hidden = 128
     public var latent = 64
     public var view = (c: 16, h: 2, w: 2)
     public var layers: [DeconvLayer]
+    public var sampler = Sampler.linearHeads
 
     public static func == (a: ModelConfig, b: ModelConfig) -> Bool {
         a.imageSize == b.imageSize && a.hidden == b.hidden && a.latent == b.latent
-            && a.view == b.view && a.layers == b.layers
+            && a.view == b.view && a.layers == b.layers && a.sampler == b.sampler
     }
 
     /// The model of scripts/torch_ref.py and docs/training.md.
@@ -56,6 +67,9 @@ public struct ModelConfig: Equatable, Sendable {
         if layers.isEmpty { return "the decoder has no layers" }
         if view.h != view.w { return "the decoder view must be square" }
         if view.c * view.h * view.w != latent { return "view \(view.c)x\(view.h)x\(view.w) does not hold latent \(latent)" }
+        if sampler == .split && hidden != 2 * latent {
+            return "the split sampler halves the hidden state, so hidden (\(hidden)) must be twice the latent (\(latent))"
+        }
         var c = view.c
         for (i, l) in layers.enumerated() {
             if l.inChannels != c { return "decoder layer \(i) takes \(l.inChannels) channels, the previous gives \(c)" }
@@ -82,7 +96,7 @@ public struct ParamLayout: Sendable {
     }
     public let entries: [Entry]
     public let total: Int
-    // Offsets of the tensors the kernels use.
+    // Offsets of the tensors the kernels use (the heads' are -1 with the split sampler).
     public let wih, whh, bih, bhh, muW, muB, lvW, lvB: Int
     public let convW: [Int], convB: [Int]
 
@@ -96,10 +110,14 @@ public struct ParamLayout: Sendable {
         whh = add("lstm.weight_hh_l0", [c.gates, c.hidden])
         bih = add("lstm.bias_ih_l0", [c.gates])
         bhh = add("lstm.bias_hh_l0", [c.gates])
-        muW = add("fc_mu.weight", [c.latent, c.hidden])
-        muB = add("fc_mu.bias", [c.latent])
-        lvW = add("fc_logvar.weight", [c.latent, c.hidden])
-        lvB = add("fc_logvar.bias", [c.latent])
+        if c.sampler == .linearHeads {
+            muW = add("fc_mu.weight", [c.latent, c.hidden])
+            muB = add("fc_mu.bias", [c.latent])
+            lvW = add("fc_logvar.weight", [c.latent, c.hidden])
+            lvB = add("fc_logvar.bias", [c.latent])
+        } else {
+            (muW, muB, lvW, lvB) = (-1, -1, -1, -1)
+        }
         var cw: [Int] = [], cb: [Int] = []
         for (i, l) in c.layers.enumerated() {
             cw.append(add("convs.\(i).weight", [l.inChannels, l.outChannels, l.kernel, l.kernel]))

@@ -115,9 +115,14 @@ public final class Shard<S: TrainScalar> {
             lstmCellForward(g, c + t * H, c + (t + 1) * H, tc + t * H, h + (t + 1) * HS, H: H)
         }
         let hT = h + T * HS
-        for l in 0..<L { mu[l] = SIMD16<S>(repeating: params[lay.muB + l]); logvar[l] = SIMD16<S>(repeating: params[lay.lvB + l]) }
-        gemvLanes(params + lay.muW, rows: L, cols: H, hT, mu)
-        gemvLanes(params + lay.lvW, rows: L, cols: H, hT, logvar)
+        if config.sampler == .split {
+            mu.update(from: hT, count: L)
+            logvar.update(from: hT + L, count: L)
+        } else {
+            for l in 0..<L { mu[l] = SIMD16<S>(repeating: params[lay.muB + l]); logvar[l] = SIMD16<S>(repeating: params[lay.lvB + l]) }
+            gemvLanes(params + lay.muW, rows: L, cols: H, hT, mu)
+            gemvLanes(params + lay.lvW, rows: L, cols: H, hT, logvar)
+        }
         var kl = SIMD16<S>()
         for l in 0..<L {
             let e = S.vexp(logvar[l])
@@ -178,13 +183,18 @@ public final class Shard<S: TrainScalar> {
             dmu[l] = (dz[l] + mu[l] * mask)
             dlv[l] = dz[l] * eps[l] * sd * 0.5 + (S.vexp(logvar[l]) - 1) * 0.5 * mask
         }
-        let hT = UnsafePointer(h + T * HS)
-        outerAccumulate(dmu, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.muW)
-        outerAccumulate(dlv, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.lvW)
-        for l in 0..<L { grad[lay.muB + l] += hsum(dmu[l]); grad[lay.lvB + l] += hsum(dlv[l]) }
-        dh.update(repeating: SIMD16<S>(), count: H)
-        gemvTLanes(params + lay.muW, rows: L, cols: H, dmu, dh)
-        gemvTLanes(params + lay.lvW, rows: L, cols: H, dlv, dh)
+        if config.sampler == .split {
+            dh.update(from: dmu, count: L)
+            (dh + L).update(from: dlv, count: L)
+        } else {
+            let hT = UnsafePointer(h + T * HS)
+            outerAccumulate(dmu, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.muW)
+            outerAccumulate(dlv, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.lvW)
+            for l in 0..<L { grad[lay.muB + l] += hsum(dmu[l]); grad[lay.lvB + l] += hsum(dlv[l]) }
+            dh.update(repeating: SIMD16<S>(), count: H)
+            gemvTLanes(params + lay.muW, rows: L, cols: H, dmu, dh)
+            gemvTLanes(params + lay.lvW, rows: L, cols: H, dlv, dh)
+        }
         // Backpropagation through time.
         dc.update(repeating: SIMD16<S>(), count: H)
         for t in stride(from: T - 1, through: 0, by: -1) {

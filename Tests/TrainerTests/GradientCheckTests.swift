@@ -18,6 +18,15 @@ final class GradientCheckTests: XCTestCase {
         try check(.decoder(layers: 8, activation: .leakyReLU(slope: 0.2)), "8-layer LeakyReLU(0.2)")
     }
 
+    /// The split sampler (--sampler split, the report's FC-): mu and log-variance are the two
+    /// halves of the LSTM's last hidden state, so their gradients go straight into dh.
+    func testSplitSamplerGradientsMatchFiniteDifferences() throws {
+        var c = ModelConfig.decoder(layers: 4)
+        c.sampler = .split
+        try check(c, "4-layer split sampler")
+        XCTAssertFalse(ParamLayout(c).entries.contains { $0.name.hasPrefix("fc_") }, "the split sampler has no heads")
+    }
+
     func check(_ config: ModelConfig, _ label: String) throws {
         XCTAssertNil(config.validate())
         let layout = ParamLayout(config)

@@ -18,6 +18,13 @@ final class TrainingTests: XCTestCase {
     /// the architecture back.
     func testResumeIsBitIdenticalForAReLU4LayerDecoder() throws { try resume(.decoder(layers: 4, activation: .relu)) }
 
+    /// A --sampler split run: head kind 2 in the header, no fc_* tensors, resumed as itself.
+    func testResumeIsBitIdenticalForTheSplitSampler() throws {
+        var c = ModelConfig.decoder(layers: 4)
+        c.sampler = .split
+        try resume(c)
+    }
+
     func resume(_ config: ModelConfig) throws {
         let (train, val) = try data()
         var h = Hyper(); h.seed = 11; h.batch = 64
