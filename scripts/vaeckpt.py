@@ -35,8 +35,8 @@ def tag_name(value):
     return struct.pack('<I', value).decode('ascii', 'replace')
 
 
-ENC, DEC, OPT, HIST, DEC8, PRIO = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8', 'PRIO'))
-KNOWN_TAGS = {ENC, DEC, OPT, HIST, DEC8, PRIO}
+ENC, DEC, OPT, HIST, DEC8, PRIO, NORM = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8', 'PRIO', 'NORM'))
+KNOWN_TAGS = {ENC, DEC, OPT, HIST, DEC8, PRIO, NORM}
 
 
 class CheckpointError(ValueError):
@@ -154,7 +154,7 @@ def _architecture(c):
         raise CheckpointError('architecture block length', '%d; must be at least 64' % length)
     names = ('image_height', 'image_width', 'encoder_kind', 'lstm_input', 'lstm_hidden', 'sequence_length',
              'lstm_layers', 'head_kind', 'latent', 'view_channels', 'view_height', 'view_width', 'layer_count',
-             'reserved0', 'reserved1')
+             'normalisation', 'reserved1')
     a = {n: c.take('I', 'architecture ' + n) for n in names}
     L = a['layer_count']
     if not 1 <= L <= 16:
@@ -166,6 +166,8 @@ def _architecture(c):
     if a['head_kind'] not in (1, 2):
         raise CheckpointError('architecture head_kind', '%d; defined are 1 (two Linear heads) and 2 (split hidden state)'
                               % a['head_kind'])
+    if a['normalisation'] not in (0, 1):
+        raise CheckpointError('architecture normalisation', '%d; defined are 0 (none) and 1 (batch norm)' % a['normalisation'])
     if a['head_kind'] == 2 and a['lstm_hidden'] != 2 * a['latent']:
         raise CheckpointError('architecture head_kind', '2 (split) needs hidden %d = 2 x latent %d'
                               % (a['lstm_hidden'], a['latent']))
@@ -296,8 +298,13 @@ def expected_shapes(a):
         s.update({'fc_mu.weight': (ENC, (z, h)), 'fc_mu.bias': (ENC, (z,)),
                   'fc_logvar.weight': (ENC, (z, h)), 'fc_logvar.bias': (ENC, (z,))})
     for k, l in enumerate(a['layers']):
-        s['convs.%d.weight' % k] = (DEC, (l['in_channels'], l['out_channels'], l['kernel_h'], l['kernel_w']))
-        s['convs.%d.bias' % k] = (DEC, (l['out_channels'],))
+        w, b = (l['in_channels'], l['out_channels'], l['kernel_h'], l['kernel_w']), (l['out_channels'],)
+        s['convs.%d.weight' % k], s['convs.%d.bias' % k] = (DEC, w), (DEC, b)   # batch norm: folded in
+        if a['normalisation'] == 1:   # the trainer's tensors (1.8)
+            s['unfolded.convs.%d.weight' % k], s['unfolded.convs.%d.bias' % k] = (NORM, w), (NORM, b)
+            if k < len(a['layers']) - 1:
+                for t in ('weight', 'bias', 'running_mean', 'running_var'):
+                    s['bns.%d.%s' % (k, t)] = (NORM, b)
     return s
 
 
