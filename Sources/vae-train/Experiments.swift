@@ -72,38 +72,44 @@ struct Experiments: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the original report's ten decoder/sampler variants and tabulate them.",
         discussion: """
-        The report (CMPE 597 Project III) compared ten models; this trains each of them
-        with the same data, epochs and seed(s), one after another, each exactly as
-        `vae-train` would train it alone (the options each run gets are in the table):
+        The report (CMPE 597 Project III) compared ten models. This trains each of
+        them with the same data, epochs and seed(s), one after another, each by
+        the code path of a plain `vae-train` run with its options:
 
-        \(StudyVariant.report.map { "  " + $0.name.padding(toLength: 20, withPad: " ", startingAt: 0) + $0.reportName }.joined(separator: "\n"))
+        \(StudyVariant.report.map { "  " + $0.name.padding(toLength: 19, withPad: " ", startingAt: 0) + $0.reportName }.joined(separator: "\n"))
 
-        (4-layer plans and the others: docs/training.md; FC+ = --sampler fc, FC- =
-        --sampler split; bn+ = --batch-norm.) Every run goes to OUT/VARIANT/seed-S/ with
-        the files `vae-train` writes (latest.vaeckpt, best.vaeckpt, history.csv, loss.png,
-        samples.png). Then:
-          OUT/table.md        the report's figures per variant, last epoch, per image:
-                              training and validation total, reconstruction and KL
-                              (mean over the seeds, and the seeds' range of the
-                              validation total), the report's validation total, the
-                              decoder's parameters and multiply-adds per image
-          OUT/results.csv     one row per run (variant, seed): the same figures and the
-                              best epoch's validation total
+        N-ACT[-bn]-SAMPLER is vae-train --decoder-layers N --activation ACT
+        (leaky0.01 = leaky-relu:0.01) [--batch-norm] --sampler SAMPLER; the
+        report's FC+ is --sampler fc, FC- --sampler split, bn+ --batch-norm (the
+        layer plans are in docs/training.md). Each run goes to
+        OUT/VARIANT/seed-S/ with the files vae-train writes (latest.vaeckpt,
+        best.vaeckpt, history.csv, loss.png, samples.png). Then:
+          OUT/table.md        per variant, at the last epoch, per image:
+                              training and validation total, reconstruction
+                              and KL (mean over the seeds), the seeds' range
+                              of the validation total, the report's own
+                              validation total, the decoder's parameters and
+                              multiply-adds per image
+          OUT/results.csv     one row per run (variant, seed): those figures
+                              and the best epoch's validation total
           OUT/validation.png  validation total per epoch, every variant
 
-        Interrupted (Ctrl-C, a kill, a reboot)? Run the same command again: finished runs
-        are skipped, a partial one resumes from its latest.vaeckpt, bit for bit as if never
-        stopped. Asking for more --epochs later extends every run. Progress and the whole
-        study's ETA go to stderr.
+        Interrupted (Ctrl-C, a kill, a reboot)? Run the same command again:
+        finished runs are skipped and a partial one resumes from its
+        latest.vaeckpt, bit for bit as if never stopped. A larger --epochs
+        later extends every run. Progress and the study's ETA go to stderr.
 
-        On this machine (2 threads) an epoch of the 60,000 images takes about 5 to 10 s,
-        so --epochs 10 with one seed is about 15 to 20 minutes, two seeds twice that.
+        Time: \(Experiments.timeNote)
 
         Examples:
           vae-train experiments --epochs 10 --out runs/experiments
           vae-train experiments --epochs 10 --seeds 1,2 --out runs/experiments
-          vae-train experiments --epochs 2 --train-limit 6000 --variants 4-relu-fc,4-relu-bn-fc --out /tmp/quick
+          vae-train experiments --epochs 2 --train-limit 6000 \\
+                    --variants 4-relu-fc,4-relu-bn-fc --out /tmp/quick
         """)
+
+    /// How long a study takes here (docs/experiments.md has the measured run).
+    static let timeNote = "--epochs 10 --seeds 1,2 (20 runs) took 36 minutes on this\nmachine's 2 cores, shared with other work: 6 to 18 s an epoch, as the variant\nand the load decide."
 
     @OptionGroup var dataOptions: DataOptions
 
