@@ -71,7 +71,7 @@ let package = Package(
                     path: "Tests/CAPITests"),
 
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "VAEDecoder", "VAETrainer"], path: "Tests/CheckpointTests"),
-        .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint", "TrainerKernels", "CPUFeatures"], path: "Tests/TrainerTests",
+        .testTarget(name: "TrainerTests", dependencies: ["VAETrainer", "Checkpoint", "TrainerKernels", "CPUFeatures", "HostEncoder"], path: "Tests/TrainerTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/ImageIOTests"),
         .testTarget(name: "DecoderTests", dependencies: ["VAEDecoder", "VAEHostKernels", "CPUFeatures", "Checkpoint", "VAETrainer", "CMallocCounter"],

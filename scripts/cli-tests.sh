@@ -71,6 +71,25 @@ expect_error "--activation foo" "'foo' is not an activation" $BIN/vae-train --da
 expect_error "--activation leaky-relu:-1" "slope must be in (0, 1) (got -1)" $BIN/vae-train --data "$T/data" --activation leaky-relu:-1 --out "$T/o8"
 expect_error "--decoder-layers with --resume" "for new runs" $BIN/vae-train --data "$T/data" --decoder-layers 4 --epochs 9 --out "$T/v4" --resume "$T/v4/latest.vaeckpt"
 [ ! -e "$T/o8" ] && ok || bad "a refused variant created its --out"
+# Batch norm and the split sampler: vae-gen decodes the folded image, reconstruct reads the sampler.
+ob=""
+if $BIN/vae-train --data "$T/data" --train-limit 300 --epochs 1 --decoder-layers 4 --batch-norm --sampler split --out "$T/bns" --quiet > "$T/bns.log" 2>&1 \
+   && ob=$($BIN/vae-gen --checkpoint "$T/bns/latest.vaeckpt" --seed 42 -n 4 --out "$T/gbns" 2>&1) && grep -q '^sha256 [0-9a-f]\{64\}$' <<<"$ob" \
+   && $BIN/vae-gen reconstruct --checkpoint "$T/bns/latest.vaeckpt" --images $FIX/mnist-test-first256.idx3.gz -n 2 --out-png "$T/bnsr.png" > /dev/null 2>&1 \
+   && $BIN/vae-train --data "$T/data" --train-limit 300 --epochs 2 --out "$T/bns" --resume "$T/bns/latest.vaeckpt" --quiet > "$T/bnsr.log" 2>&1; then ok
+else bad "batch-norm split run, vae-gen, reconstruct, resume: $(cat "$T/bns.log" "$T/bnsr.log" 2>/dev/null) $ob"; fi
+expect_error "--sampler foo" "--sampler must be fc or split (got 'foo')" $BIN/vae-train --data "$T/data" --sampler foo --out "$T/o8"
+expect_error "--batch-norm with --resume" "for new runs" $BIN/vae-train --data "$T/data" --batch-norm --epochs 9 --out "$T/bns" --resume "$T/bns/latest.vaeckpt"
+# The study: two variants, twice interrupted by asking for fewer epochs first; refusals.
+if $BIN/vae-train experiments --data "$T/data" --train-limit 256 --val-limit 64 --epochs 1 --variants 4-relu-fc,4-relu-bn-fc --seeds 1,2 --out "$T/ex" > "$T/ex.log" 2>&1 \
+   && $BIN/vae-train experiments --data "$T/data" --train-limit 256 --val-limit 64 --epochs 2 --variants 4-relu-fc,4-relu-bn-fc --seeds 1,2 --out "$T/ex" > "$T/ex2.log" 2>&1 \
+   && grep -q "4-relu-bn-fc seed 2, epochs 2...2 (resumed)" "$T/ex2.log" && [ "$(wc -l < "$T/ex/results.csv")" = 5 ] \
+   && [ "$(grep -c '^| 4 layer, relu' "$T/ex/table.md")" = 2 ] && [ -s "$T/ex/validation.png" ] \
+   && $BIN/vae-train experiments --data "$T/data" --train-limit 256 --val-limit 64 --epochs 2 --variants 4-relu-fc,4-relu-bn-fc --seeds 1,2 --out "$T/ex" > "$T/ex3.log" 2>&1 \
+   && grep -q "4 already finished" "$T/ex3.log"; then ok
+else bad "vae-train experiments run, resume, skip: $(cat "$T/ex.log" "$T/ex2.log" 2>/dev/null | grep experiments)"; fi
+expect_error "experiments --seeds" "--seeds must be comma-separated" $BIN/vae-train experiments --epochs 1 --seeds 1,x --out "$T/o9"
+expect_error "experiments --variants" "'9-layer' is not one of" $BIN/vae-train experiments --epochs 1 --variants 9-layer --out "$T/o9"
 
 # vae-gen
 out=$($BIN/vae-gen --seed 42 -n 100 --out "$T/gen" --checkpoint checkpoints/vae-mnist.vaeckpt 2>&1)

@@ -49,11 +49,23 @@ public struct CheckpointContents {
     public var int8DecoderImage: [UInt8]?
     /// Section PRIO, when the file has one (fitted to these weights; training drops it).
     public var classPriors: ClassPriors?
+    /// Batch norm's running mean and variance (ParamLayout.running order; empty without batch
+    /// norm): section NORM, with the unfolded convolutions `params` holds.
+    public var batchNormRunning: [Float]
     public init(config: ModelConfig, params: [Float], training: TrainingBlock?, history: [[Double]], int8DecoderImage: [UInt8]? = nil,
-                classPriors: ClassPriors? = nil) {
-        self.classPriors = classPriors
+                classPriors: ClassPriors? = nil, batchNormRunning: [Float] = []) {
+        self.classPriors = classPriors; self.batchNormRunning = batchNormRunning
         self.config = config; self.params = params; self.training = training; self.history = history
         self.int8DecoderImage = int8DecoderImage
+    }
+}
+
+extension CheckpointContents {
+    /// The model as the runtime runs it: batch norm folded into the convolutions (the decoder
+    /// image's weights); (config, params) themselves without batch norm.
+    public var inferenceModel: (config: ModelConfig, params: [Float]) {
+        guard config.batchNorm else { return (config, params) }
+        return (config.inference, BatchNormFold.inferenceParams(config, params: params, running: batchNormRunning))
     }
 }
 
@@ -67,7 +79,10 @@ public enum SectionTag {
     public static let decoderInt8 = tag("DEC8")
     /// Since minor version 2; non-critical: class-conditional latent Gaussians (1.7).
     public static let classPriors = tag("PRIO")
-    static let known: Set<UInt32> = [encoder, decoder, optimizer, history, decoderInt8, classPriors]
+    /// Since minor version 3; non-critical: batch norm's parameters and running statistics and
+    /// the convolutions before folding (1.8), which only training needs.
+    public static let batchNorm = tag("NORM")
+    static let known: Set<UInt32> = [encoder, decoder, optimizer, history, decoderInt8, classPriors, batchNorm]
     public static func name(_ t: UInt32) -> String {
         let b = (0..<4).map { UInt8((t >> (8 * UInt32($0))) & 0xFF) }
         if b.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: b, as: UTF8.self) + "\"" }
@@ -119,6 +134,15 @@ public enum CheckpointFormat {
     /// 1: the optional `DEC8` section (an int8 decoder image); 2: the optional `PRIO` section
     /// (class priors).
     public static let minor: UInt16 = 2
+    /// 3: the decoder variants' fields (head kind 2, the split sampler; the normalisation field
+    /// and section NORM, batch norm). Written only by files that use them, so a file of any
+    /// earlier model keeps the bytes it had.
+    public static let minorVariants: UInt16 = 3
+
+    /// The minor version a file of this model is written with.
+    public static func minor(for c: ModelConfig) -> UInt16 {
+        c.sampler == .linearHeads && !c.batchNorm ? minor : minorVariants
+    }
 }
 
 /// Which decoder image a reader wants from a checkpoint.

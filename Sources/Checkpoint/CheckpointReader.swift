@@ -92,8 +92,9 @@ public enum CheckpointReader {
         let latent = try r.int("latent dimension", max: 1 << 16)
         let vc = try r.int("view channels", max: Limits.channels), vh = try r.int("view height", max: 4096), vw = try r.int("view width", max: 4096)
         let nl = try r.int("decoder layer count", max: Limits.decoderLayers)
-        _ = try r.u32("reserved"); _ = try r.u32("reserved")
-        guard encKind == 1, lstmLayers == 1, headKind == 1 else {
+        let normalisation = try r.u32("decoder normalisation"); _ = try r.u32("reserved")
+        guard normalisation <= 1 else { throw fail("decoder normalisation \(normalisation) is unknown to this build (0 none, 1 batch norm)") }
+        guard encKind == 1, lstmLayers == 1, let sampler = ModelConfig.Sampler(rawValue: headKind) else {
             throw fail("encoder kind \(encKind) / LSTM layers \(lstmLayers) / head kind \(headKind) is not the LSTM VAE this build knows")
         }
         guard imgH == imgW, lstmIn == imgW, seq == imgH else {
@@ -118,6 +119,9 @@ public enum CheckpointReader {
         r.pos = archStart + archLen   // a newer minor version may append fields
         var config = ModelConfig(layers: layers)
         config.imageSize = imgH; config.hidden = hidden; config.latent = latent; config.view = (vc, vh, vw)
+        config.sampler = sampler
+        config.batchNorm = normalisation == 1
+        if config.batchNorm && nl < 2 { throw fail("batch norm follows the hidden layers, and a 1-layer decoder has none") }
         if let why = config.validate() { throw fail("architecture is inconsistent: \(why)") }
 
         // Sections.
@@ -142,7 +146,8 @@ public enum CheckpointReader {
             throw fail("sections \(SectionTag.name(a.tag)) and \(SectionTag.name(c.tag)) overlap")
         }
         if Set(sections.map(\.tag)).count != sections.count { throw fail("a section tag appears twice") }
-        for t in [SectionTag.encoder, SectionTag.decoder] where !sections.contains(where: { $0.tag == t }) {
+        for t in [SectionTag.encoder, SectionTag.decoder] + (config.batchNorm ? [SectionTag.batchNorm] : [])
+        where !sections.contains(where: { $0.tag == t }) {
             throw fail("section \(SectionTag.name(t)) is missing")
         }
 
@@ -182,16 +187,22 @@ public enum CheckpointReader {
 
         // Every tensor the model needs, with the shape the architecture implies.
         let layout = ParamLayout(config)
-        for e in layout.entries {
-            let want = e.isDecoder ? SectionTag.decoder : SectionTag.encoder
-            guard let t = tensors.first(where: { $0.name == e.name }) else { throw fail("tensor \(e.name) is missing") }
-            guard t.section == want, t.dtype == .f32, t.shape == e.shape else {
-                throw fail("tensor \(e.name) is \(t.dtype) \(t.shape) in \(SectionTag.name(t.section)); the architecture needs f32 \(e.shape) in \(SectionTag.name(want))")
+        // The model's tensors where they are stored, and (batch norm) the folded decoder's in DEC
+        // and the running statistics.
+        var needed = layout.entries.map { e in (BatchNormSection.stored(e, config), e.shape) }
+        if config.batchNorm {
+            needed += layout.entries.filter(\.isDecoder).map { ((name: $0.name, section: SectionTag.decoder), $0.shape) }
+            needed += BatchNormSection.tensors(config).filter(\.running).map { ((name: $0.name, section: SectionTag.batchNorm), $0.shape) }
+        }
+        for (want, shape) in needed {
+            guard let t = tensors.first(where: { $0.name == want.name }) else { throw fail("tensor \(want.name) is missing") }
+            guard t.section == want.section, t.dtype == .f32, t.shape == shape else {
+                throw fail("tensor \(want.name) is \(t.dtype) \(t.shape) in \(SectionTag.name(t.section)); the architecture needs f32 \(shape) in \(SectionTag.name(want.section))")
             }
         }
         // The tensors a reader uses (the model's, the optimiser's) start on 16 bytes and never
         // share bytes: overlapping ones would alias two parameters.
-        var used = Set(layout.entries.map(\.name))
+        var used = Set(needed.map(\.0.name))
         for e in layout.entries { used.insert("adam.m." + e.name); used.insert("adam.v." + e.name) }
         let usedTensors = tensors.filter { used.contains($0.name) }
         for t in usedTensors where t.offset % 16 != 0 {
@@ -332,11 +343,32 @@ public enum CheckpointReader {
         let layout = ParamLayout(h.config)
         var params = [Float](repeating: 0, count: layout.total)
         for e in layout.entries {
-            let t = h.tensors.first { $0.name == e.name }!
+            let name = BatchNormSection.stored(e, h.config).name
+            let t = h.tensors.first { $0.name == name }!
             let v = floats(raws[t.section]!, t)
             params.replaceSubrange(e.offset..<(e.offset + e.count), with: v)
         }
         guard params.allSatisfy(\.isFinite) else { throw fail("a weight is NaN or infinite") }
+        var running = [Float](repeating: 0, count: layout.runningTotal)
+        if h.config.batchNorm {
+            for bt in BatchNormSection.tensors(h.config) where bt.running {
+                let t = h.tensors.first { $0.name == bt.name }!
+                running.replaceSubrange(bt.offset..<(bt.offset + bt.shape[0]), with: floats(raws[t.section]!, t))
+            }
+            guard running.allSatisfy(\.isFinite), h.config.normalisedLayers.allSatisfy({ i in
+                let n = h.config.layers[i].outChannels, o = layout.running[i] + n
+                return running[o..<(o + n)].allSatisfy { $0 >= 0 }
+            }) else { throw fail("a batch-norm running statistic is NaN, infinite or a negative variance") }
+            // DEC must be NORM folded, bit for bit: otherwise resuming would train a model other
+            // than the one the digits come from.
+            for e in layout.entries where e.isDecoder {
+                let t = h.tensors.first { $0.name == e.name }!
+                let folded = BatchNormFold.decoderTensor(h.config, params: params, running: running, name: e.name)
+                guard floats(raws[SectionTag.decoder]!, t).map(\.bitPattern) == folded.map(\.bitPattern) else {
+                    throw fail("tensor \(e.name) in \"DEC \" is not section \"NORM\"'s convolution and batch norm folded (corrupt or forged)")
+                }
+            }
+        }
 
         var training: TrainingBlock?
         if let opt = raws[SectionTag.optimizer] {
@@ -385,6 +417,6 @@ public enum CheckpointReader {
         }
         let priors = try raws[SectionTag.classPriors].map { try ClassPriors.parse($0, latent: h.config.latent, path: path) }
         return CheckpointContents(config: h.config, params: params, training: training, history: history,
-                                  int8DecoderImage: raws[SectionTag.decoderInt8], classPriors: priors)
+                                  int8DecoderImage: raws[SectionTag.decoderInt8], classPriors: priors, batchNormRunning: running)
     }
 }

@@ -20,16 +20,17 @@ public enum CheckpointWriter {
 
         // ENC: encoder tensors in layout order, 16-byte aligned.
         var enc = ByteWriter()
-        for e in layout.entries where !e.isDecoder {
+        for e in layout.entries where !e.isDecoder && !e.isBatchNorm {
             enc.align(16)
             tensors.append(TensorEntry(section: SectionTag.encoder, dtype: .f32, name: e.name, shape: e.shape,
                                        offset: enc.bytes.count, byteLength: e.count * 4))
             enc.floats(Array(c.params[e.offset..<(e.offset + e.count)]))
         }
         // DEC: the decoder image.
+        // DEC: the decoder image (batch norm folded in: the runtime never sees it).
+        precondition(c.batchNormRunning.count == layout.runningTotal, "running statistics do not match the config")
         let dec = DecoderImageBuilder.build(c.config) { name in
-            let e = layout.entry(named: name)!
-            return Array(c.params[e.offset..<(e.offset + e.count)])
+            BatchNormFold.decoderTensor(c.config, params: c.params, running: c.batchNormRunning, name: name)
         }
         let offs = DecoderImageBuilder.offsets(c.config)
         for (i, _) in c.config.layers.enumerated() {
@@ -40,6 +41,16 @@ public enum CheckpointWriter {
             }
         }
         var sections: [(tag: UInt32, flags: UInt32, raw: [UInt8])] = [(SectionTag.encoder, 1, enc.bytes), (SectionTag.decoder, 1, dec)]
+        // NORM: what training needs and the folded image lost (1.8).
+        var norm = ByteWriter()
+        if c.config.batchNorm {
+            for t in BatchNormSection.tensors(c.config) {
+                norm.align(16)
+                tensors.append(TensorEntry(section: SectionTag.batchNorm, dtype: .f32, name: t.name, shape: t.shape,
+                                           offset: norm.bytes.count, byteLength: t.shape.reduce(1, *) * 4))
+                norm.floats(Array((t.running ? c.batchNormRunning : c.params)[t.offset...].prefix(t.shape.reduce(1, *))))
+            }
+        }
 
         if let t = c.training {
             var opt = ByteWriter()
@@ -64,6 +75,7 @@ public enum CheckpointWriter {
         hist.u32(c.history.count); hist.u32(8)
         for row in c.history { for v in row.prefix(8) { hist.f64(v) }; for _ in row.count..<8 { hist.f64(0) } }
         sections.append((SectionTag.history, 0, hist.bytes))
+        if c.config.batchNorm { sections.append((SectionTag.batchNorm, 0, norm.bytes)) }
         // Last, and non-critical: a v1.0 reader skips it and sees the file it always saw.
         if let d8 = c.int8DecoderImage { sections.append((SectionTag.decoderInt8, 0, d8)) }
         if let p = c.classPriors { sections.append((SectionTag.classPriors, 0, p.encode())) }
@@ -74,7 +86,7 @@ public enum CheckpointWriter {
         func header(offsets: [Int]) -> [UInt8] {
             var h = ByteWriter()
             h.bytes.append(contentsOf: CheckpointFormat.magic)
-            h.u16(CheckpointFormat.major); h.u16(CheckpointFormat.minor)
+            h.u16(CheckpointFormat.major); h.u16(CheckpointFormat.minor(for: c.config))
             h.u32(0)  // H, patched
             // Architecture block.
             let cfg = c.config
@@ -82,9 +94,9 @@ public enum CheckpointWriter {
             h.u32(0)
             h.u32(cfg.imageSize); h.u32(cfg.imageSize)
             h.u32(1); h.u32(cfg.imageSize); h.u32(cfg.hidden); h.u32(cfg.imageSize); h.u32(1)
-            h.u32(1); h.u32(cfg.latent)
+            h.u32(cfg.sampler.rawValue); h.u32(cfg.latent)
             h.u32(cfg.view.c); h.u32(cfg.view.h); h.u32(cfg.view.w)
-            h.u32(cfg.layers.count); h.u32(0); h.u32(0)
+            h.u32(cfg.layers.count); h.u32(cfg.batchNorm ? 1 : 0); h.u32(0)
             for l in cfg.layers {
                 h.u32(1); h.u32(l.inChannels); h.u32(l.outChannels); h.u32(l.kernel); h.u32(l.kernel)
                 h.u32(1); h.u32(0); h.u32(l.activation.rawValue); h.f32(l.slope)
@@ -192,4 +204,34 @@ private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
     #else
     return Darwin.write(fd, p, n)
     #endif
+}
+
+/// Section NORM's tensors (docs/checkpoint-format.md 1.8), in the order the writer packs them.
+enum BatchNormSection {
+    struct Tensor { var name: String; var shape: [Int]; var offset: Int; var running: Bool }
+
+    /// For every layer, the convolution before folding (`unfolded.convs.K.*`, the trainer's
+    /// parameters), then for every normalised layer `bns.K.weight`, `bias`, `running_mean`,
+    /// `running_var` (PyTorch's BatchNorm2d names).
+    static func tensors(_ c: ModelConfig) -> [Tensor] {
+        let lay = ParamLayout(c)
+        var r: [Tensor] = []
+        for e in lay.entries where e.isDecoder { r.append(Tensor(name: "unfolded." + e.name, shape: e.shape, offset: e.offset, running: false)) }
+        for (j, i) in c.normalisedLayers.enumerated() {
+            let n = c.layers[i].outChannels
+            r.append(Tensor(name: "bns.\(i).weight", shape: [n], offset: lay.bnW[j], running: false))
+            r.append(Tensor(name: "bns.\(i).bias", shape: [n], offset: lay.bnB[j], running: false))
+            r.append(Tensor(name: "bns.\(i).running_mean", shape: [n], offset: lay.running[j], running: true))
+            r.append(Tensor(name: "bns.\(i).running_var", shape: [n], offset: lay.running[j] + n, running: true))
+        }
+        return r
+    }
+
+    /// Where a model-list tensor is stored: batch-norm models keep their convolutions unfolded
+    /// in NORM (DEC holds the folded ones), and bns.* there too.
+    static func stored(_ e: ParamLayout.Entry, _ c: ModelConfig) -> (name: String, section: UInt32) {
+        if e.isBatchNorm { return (e.name, SectionTag.batchNorm) }
+        if e.isDecoder { return c.batchNorm ? ("unfolded." + e.name, SectionTag.batchNorm) : (e.name, SectionTag.decoder) }
+        return (e.name, SectionTag.encoder)
+    }
 }

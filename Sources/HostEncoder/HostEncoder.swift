@@ -5,7 +5,8 @@ import Darwin
 #endif
 import Checkpoint
 
-/// The model's encoder (LSTM over the 28 image rows, then the mean and log-variance heads) for
+/// The model's encoder (LSTM over the 28 image rows, then the mean and log-variance heads, or
+/// the two halves of the last hidden state with the split sampler) for
 /// host tools that turn images into latents. The runtime stays decoder-only: this lives beside
 /// it, plain scalar Swift over the checkpoint's `ENC ` tensors, the same maths as the trainer
 /// (gates i, f, g, o; c = f*c + i*g; h = o*tanh(c)), fast enough for the few images a person
@@ -55,6 +56,7 @@ public struct HostEncoder {
                 return acc
             }
         }
+        if config.sampler == .split { return (Array(h[0..<L]), Array(h[L..<(2 * L)])) }
         return (head(layout.muW, layout.muB), head(layout.lvW, layout.lvB))
     }
 

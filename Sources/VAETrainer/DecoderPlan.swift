@@ -64,3 +64,16 @@ extension ModelConfig {
         return ModelConfig(layers: layers)
     }
 }
+
+extension ModelConfig.Sampler {
+    /// `vae-train --sampler`'s spelling: fc or split.
+    public init?(option: String) {
+        switch option {
+        case "fc": self = .linearHeads
+        case "split": self = .split
+        default: return nil
+        }
+    }
+
+    public var option: String { self == .linearHeads ? "fc" : "split" }
+}

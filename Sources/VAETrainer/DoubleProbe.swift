@@ -14,9 +14,21 @@ final class Probe<S: TrainScalar> {
         shard.setNoise { lane, j in lane < noise.count ? S(noise[lane][j]) : 0 }
     }
 
+    /// Batch norm normalises with the statistics of the probe's images (training mode).
+    func pass(_ params: [S], backward: Bool) {
+        params.withUnsafeBufferPointer { p in
+            if shard.config.batchNorm {
+                BatchNormPass.run([shard], 1, p.baseAddress!, backward: backward) { n, body in for i in 0..<n { body(i) } }
+            } else {
+                shard.forward(p.baseAddress!)
+                if backward { shard.zeroGrad(); shard.backward(p.baseAddress!) }
+            }
+        }
+    }
+
     @inline(__always)
     func loss(_ params: [S]) -> Double {
-        params.withUnsafeBufferPointer { shard.forward($0.baseAddress!) }
+        pass(params, backward: false)
         var s = 0.0
         for l in 0..<laneCount { s += Double(shard.recLanes[l] + shard.klLanes[l]) }
         return s
@@ -24,9 +36,7 @@ final class Probe<S: TrainScalar> {
 
     @inline(__always)
     func gradient(_ params: [S]) -> [Double] {
-        _ = loss(params)
-        shard.zeroGrad()
-        params.withUnsafeBufferPointer { shard.backward($0.baseAddress!) }
+        pass(params, backward: true)
         return (0..<total).map { Double(shard.grad[$0]) }
     }
 

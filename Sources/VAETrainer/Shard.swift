@@ -31,6 +31,10 @@ public final class Shard<S: TrainScalar> {
     /// dacts[i] is the gradient w.r.t. acts[i] (for i > 0: w.r.t. layer i-1's pre-activation).
     let dacts: [VPtr<S>]
     let actSizes: [Int]
+    /// Batch norm (layers in config.normalisedLayers): the convolution's output before it, and
+    /// the statistics it normalises with (the batch's in training, the running ones otherwise).
+    let bnPre: [VPtr<S>]
+    var bnMean: [[S]], bnInvStd: [[S]]
 
     /// Per-lane losses of the last forward pass.
     public private(set) var recLanes = SIMD16<S>()
@@ -59,6 +63,9 @@ public final class Shard<S: TrainScalar> {
         actSizes = sizes
         acts = sizes.map { alloc($0) }
         dacts = sizes.map { alloc($0) }
+        bnPre = config.normalisedLayers.map { alloc(sizes[$0 + 1]) }
+        bnMean = config.normalisedLayers.map { [S](repeating: 0, count: config.layers[$0].outChannels) }
+        bnInvStd = bnMean.map { $0.map { _ in 1 } }
         grad = UnsafeMutablePointer<S>.allocate(capacity: layout.total)
         grad.initialize(repeating: 0, count: layout.total)
     }
@@ -67,6 +74,7 @@ public final class Shard<S: TrainScalar> {
         for p in [x, eps, gates, c, h, tc, dA, dh, dc, mu, logvar, z, dmu, dlv] { p.deallocate() }
         for p in acts { p.deallocate() }
         for p in dacts { p.deallocate() }
+        for p in bnPre { p.deallocate() }
         grad.deallocate()
     }
 
@@ -96,8 +104,16 @@ public final class Shard<S: TrainScalar> {
 
     // MARK: forward
 
-    /// Encoder, sampling, decoder and the loss of every lane.
+    /// Encoder, sampling, decoder and the loss of every lane (batch norm, if any, with the
+    /// statistics set by useRunningStatistics: batch statistics take BatchNormPass).
     public func forward(_ params: UnsafePointer<S>) {
+        encode(params)
+        decode(params)
+        lossForward()
+    }
+
+    /// Encoder and sampling: z into acts[0], the KL term into klLanes.
+    func encode(_ params: UnsafePointer<S>) {
         let lay = layout
         c.update(repeating: SIMD16<S>(), count: H)
         h.update(repeating: SIMD16<S>(), count: H)
@@ -115,9 +131,14 @@ public final class Shard<S: TrainScalar> {
             lstmCellForward(g, c + t * H, c + (t + 1) * H, tc + t * H, h + (t + 1) * HS, H: H)
         }
         let hT = h + T * HS
-        for l in 0..<L { mu[l] = SIMD16<S>(repeating: params[lay.muB + l]); logvar[l] = SIMD16<S>(repeating: params[lay.lvB + l]) }
-        gemvLanes(params + lay.muW, rows: L, cols: H, hT, mu)
-        gemvLanes(params + lay.lvW, rows: L, cols: H, hT, logvar)
+        if config.sampler == .split {
+            mu.update(from: hT, count: L)
+            logvar.update(from: hT + L, count: L)
+        } else {
+            for l in 0..<L { mu[l] = SIMD16<S>(repeating: params[lay.muB + l]); logvar[l] = SIMD16<S>(repeating: params[lay.lvB + l]) }
+            gemvLanes(params + lay.muW, rows: L, cols: H, hT, mu)
+            gemvLanes(params + lay.lvW, rows: L, cols: H, hT, logvar)
+        }
         var kl = SIMD16<S>()
         for l in 0..<L {
             let e = S.vexp(logvar[l])
@@ -127,20 +148,34 @@ public final class Shard<S: TrainScalar> {
         }
         klLanes = kl * -0.5 * mask
         acts[0].update(from: z, count: L)
-        decode(params)
-        // BCE summed over pixels, each log clamped at -100 as PyTorch does.
+    }
+
+    /// BCE summed over pixels, each log clamped at -100 as PyTorch does.
+    func lossForward() {
         let rec = bceForward(acts[config.layers.count], x, T * I)
         recLanes = rec * mask
     }
 
     /// The decoder alone: acts[0] (the latent) in, acts[last] (the pixels) out.
     func decode(_ params: UnsafePointer<S>) {
-        for (i, l) in config.layers.enumerated() {
-            let side = config.side(atLayer: i)
-            deconvForward(input: acts[i], inC: l.inChannels, side: side, w: params + layout.convW[i],
-                          b: params + layout.convB[i], outC: l.outChannels, k: l.kernel, output: acts[i + 1])
-            activationForward(acts[i + 1], actSizes[i + 1], l.activation, slope: l.slope)
+        for i in config.layers.indices {
+            convolve(i, params)
+            if config.normalisedLayers.contains(i) { normalise(i, params) }
+            activate(i)
         }
+    }
+
+    /// Layer i's transposed convolution (into bnPre[i] when a batch norm follows).
+    func convolve(_ i: Int, _ params: UnsafePointer<S>) {
+        let l = config.layers[i]
+        deconvForward(input: acts[i], inC: l.inChannels, side: config.side(atLayer: i), w: params + layout.convW[i],
+                      b: params + layout.convB[i], outC: l.outChannels, k: l.kernel,
+                      output: config.normalisedLayers.contains(i) ? bnPre[i] : acts[i + 1])
+    }
+
+    func activate(_ i: Int) {
+        let l = config.layers[i]
+        activationForward(acts[i + 1], actSizes[i + 1], l.activation, slope: l.slope)
     }
 
     /// Decodes the latents already in `z` (used by generation and the golden images).
@@ -152,25 +187,42 @@ public final class Shard<S: TrainScalar> {
 
     // MARK: backward
 
-    /// Adds d(sum of this shard's losses)/d(params) into `grad`. Call after `forward`.
+    /// Adds d(sum of this shard's losses)/d(params) into `grad`. Call after `forward` (a model
+    /// without batch norm: with it, the batch's statistics need BatchNormPass).
     public func backward(_ params: UnsafePointer<S>) {
-        let lay = layout
+        precondition(!config.batchNorm, "batch norm's backward pass spans the batch: BatchNormPass")
+        lossBackward()
+        for i in config.layers.indices.reversed() { layerBackward(i, params) }
+        encoderBackward(params)
+    }
+
+    /// Sigmoid + BCE, as PyTorch chains them: dL/dp = (p - x) / max(p(1-p), 1e-12), times p(1-p).
+    func lossBackward() {
         let nl = config.layers.count
-        // Sigmoid + BCE, as PyTorch chains them: dL/dp = (p - x) / max(p(1-p), 1e-12), times p(1-p).
         bceBackward(acts[nl], x, mask: mask, T * I, dacts[nl])
-        for i in stride(from: nl - 1, through: 0, by: -1) {
-            let l = config.layers[i]
-            let side = config.side(atLayer: i)
-            deconvBackwardWeights(input: acts[i], inC: l.inChannels, side: side, dOut: dacts[i + 1], outC: l.outChannels,
-                                  k: l.kernel, gw: grad + lay.convW[i], gb: grad + lay.convB[i])
-            deconvBackwardInput(dOut: dacts[i + 1], outC: l.outChannels, side: side, w: params + lay.convW[i],
-                                inC: l.inChannels, k: l.kernel, dIn: dacts[i])
-            if i > 0 {
-                // Through the previous layer's activation, using its output's sign.
-                let p = config.layers[i - 1]
-                activationBackward(dacts[i], acts[i], actSizes[i], p.activation, slope: p.slope)
-            }
+    }
+
+    /// Layer i's convolution (dacts[i + 1] holds the gradient w.r.t. its output), then the
+    /// previous layer's activation: dacts[i] is left holding the gradient w.r.t. that
+    /// activation's input (the batch norm's output, if layer i - 1 has one).
+    func layerBackward(_ i: Int, _ params: UnsafePointer<S>) {
+        let lay = layout
+        let l = config.layers[i]
+        let side = config.side(atLayer: i)
+        deconvBackwardWeights(input: acts[i], inC: l.inChannels, side: side, dOut: dacts[i + 1], outC: l.outChannels,
+                              k: l.kernel, gw: grad + lay.convW[i], gb: grad + lay.convB[i])
+        deconvBackwardInput(dOut: dacts[i + 1], outC: l.outChannels, side: side, w: params + lay.convW[i],
+                            inC: l.inChannels, k: l.kernel, dIn: dacts[i])
+        if i > 0 {
+            // Through the previous layer's activation, using its output's sign.
+            let p = config.layers[i - 1]
+            activationBackward(dacts[i], acts[i], actSizes[i], p.activation, slope: p.slope)
         }
+    }
+
+    /// From dz (dacts[0]) through the sampling, the KL term, the heads and the LSTM.
+    func encoderBackward(_ params: UnsafePointer<S>) {
+        let lay = layout
         // Sampling and KL: z = mu + eps * exp(lv / 2); KL = -1/2 sum(1 + lv - mu^2 - exp(lv)).
         let dz = dacts[0]
         for l in 0..<L {
@@ -178,13 +230,18 @@ public final class Shard<S: TrainScalar> {
             dmu[l] = (dz[l] + mu[l] * mask)
             dlv[l] = dz[l] * eps[l] * sd * 0.5 + (S.vexp(logvar[l]) - 1) * 0.5 * mask
         }
-        let hT = UnsafePointer(h + T * HS)
-        outerAccumulate(dmu, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.muW)
-        outerAccumulate(dlv, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.lvW)
-        for l in 0..<L { grad[lay.muB + l] += hsum(dmu[l]); grad[lay.lvB + l] += hsum(dlv[l]) }
-        dh.update(repeating: SIMD16<S>(), count: H)
-        gemvTLanes(params + lay.muW, rows: L, cols: H, dmu, dh)
-        gemvTLanes(params + lay.lvW, rows: L, cols: H, dlv, dh)
+        if config.sampler == .split {
+            dh.update(from: dmu, count: L)
+            (dh + L).update(from: dlv, count: L)
+        } else {
+            let hT = UnsafePointer(h + T * HS)
+            outerAccumulate(dmu, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.muW)
+            outerAccumulate(dlv, dyStride: 0, hT, xStride: 0, steps: 1, rows: L, cols: H, grad + lay.lvW)
+            for l in 0..<L { grad[lay.muB + l] += hsum(dmu[l]); grad[lay.lvB + l] += hsum(dlv[l]) }
+            dh.update(repeating: SIMD16<S>(), count: H)
+            gemvTLanes(params + lay.muW, rows: L, cols: H, dmu, dh)
+            gemvTLanes(params + lay.lvW, rows: L, cols: H, dlv, dh)
+        }
         // Backpropagation through time.
         dc.update(repeating: SIMD16<S>(), count: H)
         for t in stride(from: T - 1, through: 0, by: -1) {

@@ -10,7 +10,7 @@ extension TrainState {
             rng: [rng.s.0, rng.s.1, rng.s.2, rng.s.3], imagesPerEpoch: imagesPerEpoch, adamM: adamM, adamV: adamV)
         return CheckpointContents(config: config, params: params, training: block, history: history.map {
             [Double($0.epoch), $0.seconds, $0.trainRec, $0.trainKL, $0.trainTotal, $0.valRec, $0.valKL, $0.valTotal]
-        })
+        }, batchNormRunning: running)
     }
 
     public func save(to path: String) throws { try CheckpointWriter.write(checkpointContents, to: path) }
@@ -27,6 +27,7 @@ extension TrainState {
         guard h.batch >= 1, h.batch <= 1 << 16 else { throw CheckpointError(path: path, problem: "batch size \(h.batch) is out of range") }
         self.init(config: c.config, hyper: h)
         params = c.params
+        running = c.batchNormRunning
         adamM = t.adamM; adamV = t.adamV
         step = t.steps; epoch = t.epochsCompleted
         rng = Xoshiro256(state: (t.rng[0], t.rng[1], t.rng[2], t.rng[3]))

@@ -36,6 +36,8 @@ public struct TrainState {
     public var rng: Xoshiro256
     public var history: [EpochRecord] = []
     public var imagesPerEpoch = 0
+    /// Batch norm's running mean and variance (ParamLayout.running order; empty without it).
+    public var running: [Float]
 
     /// A fresh model with PyTorch's default initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     /// for Linear and ConvTranspose2d (whose fan_in is out_channels * k * k), U(-1/sqrt(hidden),
@@ -50,6 +52,9 @@ public struct TrainState {
         }
         let hb = 1 / Double(config.hidden).squareRoot()
         for e in lay.entries {
+            // PyTorch's BatchNorm2d starts as the identity (weight 1, bias 0) and draws nothing,
+            // so a batch-norm model's other tensors start as those of the same model without.
+            if e.isBatchNorm { if e.name.hasSuffix(".weight") { for i in 0..<e.count { p[e.offset + i] = 1 } }; continue }
             if e.name.hasPrefix("lstm.") { fill(e.offset, e.count, hb) }
             else if e.name.hasPrefix("fc_") { fill(e.offset, e.count, hb) }  // fan_in = hidden
             else {
@@ -60,6 +65,11 @@ public struct TrainState {
             }
         }
         params = p
+        running = []
+        for i in config.normalisedLayers {
+            let n = config.layers[i].outChannels
+            running += [Float](repeating: 0, count: n) + [Float](repeating: 1, count: n)
+        }
         adamM = [Float](repeating: 0, count: lay.total)
         adamV = [Float](repeating: 0, count: lay.total)
         self.rng = rng
@@ -125,7 +135,8 @@ public final class Trainer {
             // split: the draws do not depend on the sharding.
             for i in 0..<(n * L) { noise[i] = Float(state.rng.normal()) }
             let nShards = (n + laneCount - 1) / laneCount
-            let result = state.params.withUnsafeBufferPointer { pp -> (Double, Double) in
+            let result = state.config.batchNorm ? batchNormStep(data, order: order, lo: lo, hi: hi, noise: noise)
+                                                : state.params.withUnsafeBufferPointer { pp -> (Double, Double) in
                 let params = pp.baseAddress!
                 data.pixels.withUnsafeBufferPointer { px in
                     noise.withUnsafeBufferPointer { nz in
@@ -159,9 +170,32 @@ public final class Trainer {
         return (recSum / Double(data.count), klSum / Double(data.count), secs)
     }
 
+    /// One batch of a batch-norm model: forward and backward over all its shards with the
+    /// batch's statistics, then the running statistics updated; returns the summed losses.
+    func batchNormStep(_ data: ImageSet, order: [Int], lo: Int, hi: Int, noise: [Float]) -> (Double, Double) {
+        let P = data.rows * data.cols, L = state.config.latent
+        let nShards = (hi - lo + laneCount - 1) / laneCount
+        let stats = state.params.withUnsafeBufferPointer { pp -> BatchNormPass.Statistics in
+            for s in 0..<nShards {
+                let sh = shards[s], first = lo + s * laneCount, cnt = min(laneCount, hi - first)
+                data.pixels.withUnsafeBufferPointer { px in
+                    sh.setImages({ lane, p in Float(px[order[first + lane] * P + p]) / 255 }, count: cnt)
+                }
+                sh.setNoise({ lane, j in lane < cnt ? noise[(s * laneCount + lane) * L + j] : 0 })
+            }
+            return BatchNormPass.run(shards, nShards, pp.baseAddress!, backward: true, parallel: parallel)
+        }
+        BatchNormPass.updateRunning(&state.running, stats, config: state.config)
+        var r = 0.0, k = 0.0
+        for s in 0..<nShards { r += Double(hsum(shards[s].recLanes)); k += Double(hsum(shards[s].klLanes)) }
+        return (r, k)
+    }
+
     /// Validation loss per image, with z sampled as in training (as the PyTorch reference
     /// does), from a noise stream of its own so that evaluating never moves the training RNG.
+    /// Batch norm uses its running statistics, as PyTorch's eval mode does.
     public func evaluate(_ data: ImageSet, noiseSeed: UInt64) -> (rec: Double, kl: Double) {
+        if state.config.batchNorm { for sh in shards { sh.useRunningStatistics(state.running) } }
         var rng = Xoshiro256(seed: noiseSeed)
         let L = state.config.latent
         let P = data.rows * data.cols

@@ -8,10 +8,12 @@ public final class TrainerDecoder {
     let params: [Float]
     public let config: ModelConfig
 
-    public init(config: ModelConfig, params: [Float]) {
-        precondition(params.count == ParamLayout(config).total)
+    /// `running`: batch norm's running statistics, which a batch-norm model decodes with.
+    public init(config: ModelConfig, params: [Float], running: [Float] = []) {
+        precondition(params.count == ParamLayout(config).total && running.count == ParamLayout(config).runningTotal)
         self.config = config; self.params = params
         shard = Shard<Float>(config: config)
+        shard.useRunningStatistics(running)
     }
 
     /// Decodes each latent (config.latent floats) into config.pixels floats in [0, 1].
@@ -39,7 +41,7 @@ public final class TrainerDecoder {
 extension Trainer {
     /// `count` digits decoded by the current weights from the seeded latents, as 8-bit tiles.
     public func sampleDigits(count: Int, seed: UInt64) -> [[UInt8]] {
-        let d = TrainerDecoder(config: state.config, params: state.params)
+        let d = TrainerDecoder(config: state.config, params: state.params, running: state.running)
         return d.decode(TrainerDecoder.seededLatents(seed: seed, count: count, latent: state.config.latent)).map { img in
             img.map { Pixels.quantize($0) }
         }

@@ -57,7 +57,7 @@ struct FitPriors: ParsableCommand {
             labels = try MNIST.loadLabels(try labelsPath(data, "train-labels-idx1-ubyte"), count: train.count)
         } catch { fail("\(error)") }
         let t0 = Date()
-        let means = LatentMeans.compute(config: ck.config, params: ck.params, images: train, threads: threads)
+        let means = LatentMeans.compute(config: ck.inferenceModel.config, params: ck.inferenceModel.params, images: train, threads: threads)
         let priors = GaussianFit.fit(latents: means, labels: labels, classes: 10, kind: covariance == .full ? .full : .diagonal)
         var c = ck
         c.classPriors = priors

@@ -38,7 +38,7 @@ struct MakeGoldens: ParsableCommand {
         do { ck = try CheckpointReader.read(checkpoint); image = try CheckpointReader.readDecoderImage(checkpoint).image } catch { fail("\(error)") }
         guard let fileBytes = FileManager.default.contents(atPath: checkpoint) else { fail("\(checkpoint): cannot read") }
         try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let trainerDecoder = TrainerDecoder(config: ck.config, params: ck.params)
+        let trainerDecoder = TrainerDecoder(config: ck.inferenceModel.config, params: ck.inferenceModel.params)
         // The runtime, in buffers made once (its owner type for host programs).
         let loaded: LoadedDecoder
         do { loaded = try LoadedDecoder(image: image) } catch { fail("\(checkpoint): \(error.message)") }

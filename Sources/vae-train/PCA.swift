@@ -50,7 +50,7 @@ struct PCA: ParsableCommand {
         guard components >= 1 && components <= L else { fail("--components must be 1 ... \(L)") }
         let train = images.map { sets.train.prefix(min($0, sets.train.count)) } ?? sets.train
         let t0 = Date()
-        let mus = Quantiser(config: ck.config, params: ck.params).encoderMeans(train)
+        let mus = Quantiser(config: ck.inferenceModel.config, params: ck.inferenceModel.params).encoderMeans(train)
         let n = Double(mus.count)
 
         var mean = [Double](repeating: 0, count: L)

@@ -142,6 +142,9 @@ struct Quantise: ParsableCommand {
         func log(_ s: String) {
             FileHandle.standardError.write(Data((String(format: "[%5.1fs] ", Date().timeIntervalSince(start)) + s + "\n").utf8))
         }
+        if ck.config.batchNorm {
+            fail("\(checkpoint) has a batch-norm decoder; quantise does not handle one yet (its fine-tuning would have to train through the folded convolutions)")
+        }
         for (i, l) in ck.config.layers.enumerated() where l.activation == .leakyReLU && l.slope < 0 {
             fail("\(checkpoint): decoder layer \(i) has LeakyReLU slope \(l.slope); the int8 format has no negative slope (M_neg >= 0, docs/quantisation.md section 2), so this model cannot be quantised")
         }

@@ -67,6 +67,12 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Hidden decoder layers' activation: relu, leaky-relu (slope 0.01) or leaky-relu:SLOPE with SLOPE in (0, 1) (new runs only; default leaky-relu:0.01).", valueName: "activation"))
     var activation: String?
 
+    @Option(help: ArgumentHelp("How the LSTM's last hidden state becomes the latent's mean and log-variance: fc (two Linear heads, the report's FC+) or split (its first 64 components are the mean, the last 64 the log-variance, no heads: FC-) (new runs only; default fc).", valueName: "fc|split"))
+    var sampler: String?
+
+    @Flag(help: "BatchNorm2d after every hidden transposed convolution, before its activation (new runs only; folded into the convolutions in the decoder image, so vae-gen never sees it).")
+    var batchNorm = false
+
     @Flag(help: "Print one line per epoch only, no progress bar.")
     var quiet = false
 
@@ -78,8 +84,9 @@ struct Train: ParsableCommand {
             throw ValidationError("--decoder-layers must be 4, 5, 6 or 8 (got \(n))")
         }
         if let a = activation, let reason = ModelConfig.HiddenActivation.parse(a).1 { throw ValidationError("--activation: \(reason)") }
-        if resume != nil && (decoderLayers != nil || activation != nil) {
-            throw ValidationError("--decoder-layers and --activation are for new runs: a resumed run keeps the decoder its checkpoint describes")
+        if let v = sampler, ModelConfig.Sampler(option: v) == nil { throw ValidationError("--sampler must be fc or split (got '\(v)')") }
+        if resume != nil && (decoderLayers != nil || activation != nil || sampler != nil || batchNorm) {
+            throw ValidationError("--decoder-layers, --activation, --sampler and --batch-norm are for new runs: a resumed run keeps the model its checkpoint describes")
         }
     }
 
@@ -115,7 +122,9 @@ struct Train: ParsableCommand {
             var h = Hyper()
             h.seed = seed; h.lr = lr; h.batch = batch
             let act = activation.map { ModelConfig.HiddenActivation.parse($0).0! } ?? .leakyReLU(slope: 0.01)
-            let config = ModelConfig.decoder(layers: decoderLayers ?? 6, activation: act)
+            var config = ModelConfig.decoder(layers: decoderLayers ?? 6, activation: act)
+            config.sampler = sampler.flatMap(ModelConfig.Sampler.init(option:)) ?? .linearHeads
+            config.batchNorm = batchNorm
             if let reason = config.validate() { fail("internal: the decoder plan is invalid: \(reason)") }
             state = TrainState(config: config, hyper: h)
         }

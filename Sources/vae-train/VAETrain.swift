@@ -25,6 +25,8 @@ struct VAETrain: ParsableCommand {
           vae-train --epochs 20 --out runs/mnist
           vae-train --epochs 40 --out runs/mnist \\
                     --resume runs/mnist/latest.vaeckpt
+          vae-train experiments --epochs 10 --out runs/experiments
+                                           the report's ten variants, one table
           vae-train bench --images 12800
           vae-train fit-priors --checkpoint C --data DIR   class priors for vae-gen --digit
           vae-train hit-rate --checkpoint C --data DIR     how often --digit D draws a D
@@ -33,6 +35,6 @@ struct VAETrain: ParsableCommand {
         one with the same seed (docs/training.md). Options of the default
         subcommand: vae-train help train
         """,
-        subcommands: [Train.self, Bench.self, Plot.self, MakeGoldens.self, Quantise.self, PCA.self, FitPriors.self, HitRate.self],
+        subcommands: [Train.self, Experiments.self, Bench.self, Plot.self, MakeGoldens.self, Quantise.self, PCA.self, FitPriors.self, HitRate.self],
         defaultSubcommand: Train.self)
 }

@@ -18,6 +18,24 @@ final class GradientCheckTests: XCTestCase {
         try check(.decoder(layers: 8, activation: .leakyReLU(slope: 0.2)), "8-layer LeakyReLU(0.2)")
     }
 
+    /// The split sampler (--sampler split, the report's FC-): mu and log-variance are the two
+    /// halves of the LSTM's last hidden state, so their gradients go straight into dh.
+    func testSplitSamplerGradientsMatchFiniteDifferences() throws {
+        var c = ModelConfig.decoder(layers: 4)
+        c.sampler = .split
+        try check(c, "4-layer split sampler")
+        XCTAssertFalse(ParamLayout(c).entries.contains { $0.name.hasPrefix("fc_") }, "the split sampler has no heads")
+    }
+
+    /// --batch-norm: BatchNorm2d with the probe's batch statistics (3 images, the masked lanes
+    /// left out), its scale and shift and everything upstream of it.
+    func testBatchNormGradientsMatchFiniteDifferences() throws {
+        var c = ModelConfig.decoder(layers: 4)
+        c.batchNorm = true
+        try check(c, "4-layer batch norm")
+        XCTAssertEqual(ParamLayout(c).entries.filter(\.isBatchNorm).count, 6)
+    }
+
     func check(_ config: ModelConfig, _ label: String) throws {
         XCTAssertNil(config.validate())
         let layout = ParamLayout(config)
@@ -28,6 +46,10 @@ final class GradientCheckTests: XCTestCase {
         let n = 3
         let imgs = (0..<n).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
         var rng = Xoshiro256(seed: 7)
+        // Batch norm starts as the identity (gamma 1, beta 0): check away from that point.
+        for e in layout.entries where e.isBatchNorm {
+            for i in e.offset..<(e.offset + e.count) { params[i] = e.name.hasSuffix("weight") ? 0.5 + rng.uniform() : rng.uniform() - 0.5 }
+        }
         let noise = (0..<n).map { _ in (0..<config.latent).map { _ in rng.normal() } }
         let probe = DoubleProbe(config: config, images: imgs, noise: noise)
         func loss(_ p: [Double]) -> Double { probe.loss(p) }
@@ -76,7 +98,12 @@ final class GradientCheckTests: XCTestCase {
         // Kinks are rare: more than a couple of retries would mean the first step is too large.
         XCTAssertLessThanOrEqual(retried.count, 2, "\(label): retried \(retried)")
         // The check must have seen real gradients in every decoder tensor (not all dead ReLUs).
-        for e in layout.entries where e.isDecoder {
+        for e in layout.entries where e.isDecoder || e.isBatchNorm {
+            // A bias before a batch norm is subtracted again with the batch mean: no gradient.
+            if config.normalisedLayers.contains(where: { e.name == "convs.\($0).bias" }) {
+                XCTAssertLessThan((e.offset..<(e.offset + e.count)).map { abs(analytic[$0]) }.max()!, 1e-9, "\(label): \(e.name)")
+                continue
+            }
             XCTAssertGreaterThan((e.offset..<(e.offset + e.count)).map { abs(analytic[$0]) }.max()!, 1e-6, "\(label): \(e.name) has no gradient")
         }
         print("gradient check \(label): \(checked) parameters; largest relative difference \(worstPlain); beyond the noise allowance: \(worst.rel) \(worst.name); retried at a smaller step: \(retried)")

@@ -9,7 +9,7 @@ final class TrainingTests: XCTestCase {
          try MNIST.loadImages(Fixtures.path("mnist-test-first256.idx3.gz")).prefix(64))
     }
 
-    func bits(_ s: TrainState) -> [UInt32] { (s.params + s.adamM + s.adamV).map(\.bitPattern) }
+    func bits(_ s: TrainState) -> [UInt32] { (s.params + s.adamM + s.adamV + s.running).map(\.bitPattern) }
 
     /// Interrupt after epoch 1, save, load, go on: the same bits as never stopping.
     func testResumeIsBitIdentical() throws { try resume(.standard) }
@@ -17,6 +17,21 @@ final class TrainingTests: XCTestCase {
     /// The same for a --decoder-layers 4 --activation relu run: the checkpoint's header brings
     /// the architecture back.
     func testResumeIsBitIdenticalForAReLU4LayerDecoder() throws { try resume(.decoder(layers: 4, activation: .relu)) }
+
+    /// A --sampler split run: head kind 2 in the header, no fc_* tensors, resumed as itself.
+    func testResumeIsBitIdenticalForTheSplitSampler() throws {
+        var c = ModelConfig.decoder(layers: 4)
+        c.sampler = .split
+        try resume(c)
+    }
+
+    /// A --batch-norm run: the running statistics and the unfolded convolutions come back from
+    /// section NORM (DEC holds the folded ones).
+    func testResumeIsBitIdenticalForBatchNorm() throws {
+        var c = ModelConfig.decoder(layers: 4)
+        c.batchNorm = true
+        try resume(c)
+    }
 
     func resume(_ config: ModelConfig) throws {
         let (train, val) = try data()
@@ -50,6 +65,20 @@ final class TrainingTests: XCTestCase {
         one.runEpoch(train: train, validation: val)
         three.runEpoch(train: train, validation: val)
         XCTAssertEqual(bits(one.state), bits(three.state))
+    }
+
+    /// Batch norm's statistics span the shards; their reduction is in shard order too.
+    func testThreadCountDoesNotChangeABatchNormRun() throws {
+        let (train, val) = try data()
+        var h = Hyper(); h.seed = 5; h.batch = 96
+        var c = ModelConfig.decoder(layers: 4, activation: .relu)
+        c.batchNorm = true
+        let one = Trainer(state: TrainState(config: c, hyper: h), threads: 1)
+        let three = Trainer(state: TrainState(config: c, hyper: h), threads: 3)
+        one.runEpoch(train: train, validation: val)
+        three.runEpoch(train: train, validation: val)
+        XCTAssertEqual(bits(one.state), bits(three.state))
+        XCTAssertEqual(one.state.history, three.state.history.map { var r = $0; r.seconds = one.state.history[0].seconds; return r })
     }
 
     /// A few hundred steps on a few hundred real digits must bring the loss well down.

@@ -22,18 +22,19 @@ from .image import DecoderImage, Int8DecoderImage
 MAGIC = b'VAECKPT\0'
 MAJOR = 1
 MINOR = 2   # 1: the optional 'DEC8' section (an int8 decoder image, docs/quantisation.md); 2: the optional 'PRIO' section (class priors)
+# 3: the report's variants (split sampler, batch norm with its 'NORM' section): read here, not written.
 MAX_HEADER = 1 << 20
 MAX_RAW = 256 << 20
 MAX_SECTIONS = 32
 DTYPES = {1: ('<f4', 4, 'f32'), 2: ('<f8', 8, 'f64'), 3: ('i1', 1, 'i8'), 4: ('<i4', 4, 'i32')}
 DTYPE_CODES = {np.dtype('float32'): 1, np.dtype('float64'): 2, np.dtype('int8'): 3, np.dtype('int32'): 4}
-ENC, DEC, OPT, HIST, DEC8, PRIO = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8', 'PRIO'))
-KNOWN_TAGS = {ENC, DEC, OPT, HIST, DEC8, PRIO}
+ENC, DEC, OPT, HIST, DEC8, PRIO, NORM = (tag_value(t) for t in ('ENC ', 'DEC ', 'OPT ', 'HIST', 'DEC8', 'PRIO', 'NORM'))
+KNOWN_TAGS = {ENC, DEC, OPT, HIST, DEC8, PRIO, NORM}
 ENCODER_NAMES = ('lstm.weight_ih_l0', 'lstm.weight_hh_l0', 'lstm.bias_ih_l0', 'lstm.bias_hh_l0',
                  'fc_mu.weight', 'fc_mu.bias', 'fc_logvar.weight', 'fc_logvar.bias')
 ARCH_FIELDS = ('image_height', 'image_width', 'encoder_kind', 'lstm_input', 'lstm_hidden', 'sequence_length',
                'lstm_layers', 'head_kind', 'latent', 'view_channels', 'view_height', 'view_width', 'layer_count',
-               'reserved0', 'reserved1')
+               'normalisation', 'reserved1')
 TRAINING_FIELDS = ('epoch', 'steps', 'batch', 'shards', 'lr', 'beta1', 'beta2', 'eps', 'seed', 'rng', 'images_per_epoch')
 
 
@@ -116,19 +117,25 @@ def architecture(decoder, image_size=None, lstm_hidden=128):
     return dict(image_height=side, image_width=side, encoder_kind=1, lstm_input=side, lstm_hidden=lstm_hidden,
                 sequence_length=side, lstm_layers=1, head_kind=1, latent=decoder.latent, view_channels=decoder.view[0],
                 view_height=decoder.view[1], view_width=decoder.view[2], layer_count=len(decoder.layers),
-                reserved0=0, reserved1=0, layers=[dict(l) for l in decoder.layers])
+                normalisation=0, reserved1=0, layers=[dict(l) for l in decoder.layers])
 
 
 def expected_shapes(a):
     """The tensors the model needs (section tag, shape), named as torch_ref.py's state_dict."""
     g, h, x, z = 4 * a['lstm_hidden'], a['lstm_hidden'], a['lstm_input'], a['latent']
     s = {'lstm.weight_ih_l0': (ENC, (g, x)), 'lstm.weight_hh_l0': (ENC, (g, h)),
-         'lstm.bias_ih_l0': (ENC, (g,)), 'lstm.bias_hh_l0': (ENC, (g,)),
-         'fc_mu.weight': (ENC, (z, h)), 'fc_mu.bias': (ENC, (z,)),
-         'fc_logvar.weight': (ENC, (z, h)), 'fc_logvar.bias': (ENC, (z,))}
+         'lstm.bias_ih_l0': (ENC, (g,)), 'lstm.bias_hh_l0': (ENC, (g,))}
+    if a.get('head_kind', 1) == 1:   # the split sampler (2) has no heads
+        s.update({'fc_mu.weight': (ENC, (z, h)), 'fc_mu.bias': (ENC, (z,)),
+                  'fc_logvar.weight': (ENC, (z, h)), 'fc_logvar.bias': (ENC, (z,))})
     for k, l in enumerate(a['layers']):
-        s['convs.%d.weight' % k] = (DEC, (l['in_channels'], l['out_channels'], l['kernel_h'], l['kernel_w']))
-        s['convs.%d.bias' % k] = (DEC, (l['out_channels'],))
+        w, b = (l['in_channels'], l['out_channels'], l['kernel_h'], l['kernel_w']), (l['out_channels'],)
+        s['convs.%d.weight' % k], s['convs.%d.bias' % k] = (DEC, w), (DEC, b)   # batch norm: folded in
+        if a.get('normalisation', 0) == 1:   # the trainer's tensors (1.8)
+            s['unfolded.convs.%d.weight' % k], s['unfolded.convs.%d.bias' % k] = (NORM, w), (NORM, b)
+            if k < len(a['layers']) - 1:
+                for t in ('weight', 'bias', 'running_mean', 'running_var'):
+                    s['bns.%d.%s' % (k, t)] = (NORM, b)
     return s
 
 
@@ -226,8 +233,14 @@ def _architecture(c):
         raise CheckpointError('architecture layer_count', '%d; must be 1 ... 16' % L)
     if a['encoder_kind'] != 1:
         raise CheckpointError('architecture encoder_kind', '%d; only 1 (LSTM over image rows) is defined' % a['encoder_kind'])
-    if a['head_kind'] != 1:
-        raise CheckpointError('architecture head_kind', '%d; only 1 (two Linear heads) is defined' % a['head_kind'])
+    if a['head_kind'] not in (1, 2):
+        raise CheckpointError('architecture head_kind', '%d; defined are 1 (two Linear heads) and 2 (split hidden state)'
+                              % a['head_kind'])
+    if a['normalisation'] not in (0, 1):
+        raise CheckpointError('architecture normalisation', '%d; defined are 0 (none) and 1 (batch norm)' % a['normalisation'])
+    if a['head_kind'] == 2 and a['lstm_hidden'] != 2 * a['latent']:
+        raise CheckpointError('architecture head_kind', '2 (split) needs hidden %d = 2 x latent %d'
+                              % (a['lstm_hidden'], a['latent']))
     layers = []
     for i in range(L):
         f = 'architecture layer %d ' % i
@@ -349,7 +362,10 @@ def _check_model_tensors(a, entries, has_opt):
     """Present, f32, in their section, of the implied shape; the ones a reader uses aligned and disjoint."""
     used = []
     for name, (sec, shape) in expected_shapes(a).items():
-        for n, want in [(name, sec)] + ([('adam.m.' + name, OPT), ('adam.v.' + name, OPT)] if has_opt else []):
+        # Batch norm (1.8): the unfolded convolutions' moments are adam.*.convs.K.*, and the
+        # running statistics are not trained, so neither has moments of its own.
+        moments = has_opt and not name.startswith('unfolded.') and not name.endswith(('running_mean', 'running_var'))
+        for n, want in [(name, sec)] + ([('adam.m.' + name, OPT), ('adam.v.' + name, OPT)] if moments else []):
             if n not in entries:
                 raise CheckpointError('tensor %s' % n, 'missing from the tensor table')
             e = entries[n]
@@ -480,6 +496,9 @@ def encode(ck):
     back to back from H in table order), then read back with every check, so that nothing this
     writes is refused by a reader."""
     a = ck.arch
+    if a.get('head_kind', 1) != 1 or a.get('normalisation', 0) != 0:
+        raise CheckpointError('architecture', 'a split-sampler or batch-norm checkpoint (minor 3): vaebridge reads '
+                              'these but does not write them yet; vae-train does')
     check_chain((a['view_channels'], a['view_height'], a['view_width']), a['layers'], 'architecture ')
     shapes = expected_shapes(a)
     table = []   # (name, tag, dtype code, dims, offset, byte length)
