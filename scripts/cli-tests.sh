@@ -40,6 +40,13 @@ out=$($BIN/vae-train plot --checkpoint "$T/run/latest.vaeckpt" --data "$T/data" 
 [ $? -eq 0 ] && [ -s "$T/p.png" ] && ! grep -q 112.77 <<<"$out" && ok || bad "plot without the reference line: $out"
 
 cp "$T/run/latest.vaeckpt" "$T/keep.vaeckpt"
+# Before the parser (ArgumentCheck): a repeated option would silently keep the last value, and a
+# negative number would be read as an option ("Missing value for '--seed <seed>'").
+expect_error "vae-gen: --seed twice" "--seed is given twice" $BIN/vae-gen --seed 1 --seed 2 -n 1 --out "$T/twice"
+expect_error "vae-gen: --seed -1" "--seed -1: negative numbers are not accepted" $BIN/vae-gen --seed -1 -n 1 --out "$T/neg"
+expect_error "vae-gen: -n -5" "-n -5: negative numbers are not accepted" $BIN/vae-gen -n -5 --out "$T/neg"
+expect_error "vae-train: --epochs twice (= form)" "--epochs is given twice" $BIN/vae-train --epochs 2 --epochs=3 --data "$T/data" --out "$T/twice"
+expect_error "vae-train quantise: --widths twice" "--widths is given twice" $BIN/vae-train quantise --widths int8 --widths int16 --checkpoint x
 expect_error "re-run into a used --out" "already holds a run" $BIN/vae-train --data "$T/data" --epochs 1 --out "$T/run"
 cmp -s "$T/run/latest.vaeckpt" "$T/keep.vaeckpt" && ok || bad "used --out was modified"
 expect_error "missing data folder" "no such folder" $BIN/vae-train --data "$T/nope" --epochs 1 --out "$T/o1"

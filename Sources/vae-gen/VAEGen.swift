@@ -13,6 +13,21 @@ import ToolSupport
 
 @main
 struct VAEGen: ParsableCommand {
+    /// Refuses repeated options and negative numbers with the real reason (ArgumentCheck)
+    /// before the parser, which would take "-1" for an option.
+    static func main() {
+        if let problem = ArgumentCheck.problem(Array(CommandLine.arguments.dropFirst())) {
+            printError("vae-gen: error: \(problem)")
+            exitProcess(64)
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "vae-gen",
         abstract: "Turn seeded random vectors into digits with the decoder runtime.",

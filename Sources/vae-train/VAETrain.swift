@@ -1,7 +1,24 @@
 import ArgumentParser
+import Foundation
+import ToolSupport
 
 @main
 struct VAETrain: ParsableCommand {
+    /// Refuses repeated options and negative numbers with the real reason (ArgumentCheck)
+    /// before the parser, which would take "-1" for an option.
+    static func main() {
+        if let problem = ArgumentCheck.problem(Array(CommandLine.arguments.dropFirst())) {
+            printError("vae-train: error: \(problem)")
+            exitProcess(64)
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "vae-train",
         abstract: "Train the LSTM-encoder / transposed-convolution-decoder VAE on MNIST.",
