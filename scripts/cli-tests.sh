@@ -40,6 +40,13 @@ out=$($BIN/vae-train plot --checkpoint "$T/run/latest.vaeckpt" --data "$T/data" 
 [ $? -eq 0 ] && [ -s "$T/p.png" ] && ! grep -q 112.77 <<<"$out" && ok || bad "plot without the reference line: $out"
 
 cp "$T/run/latest.vaeckpt" "$T/keep.vaeckpt"
+# A truncated gzip input: the file named once, zlib's reason without its "<fd:N>: " prefix.
+mkdir -p "$T/badgz"; head -c 100 $FIX/mnist-train-first512.idx3.gz > "$T/badgz/train-images-idx3-ubyte.gz"
+cp $FIX/mnist-test-first256.idx3.gz "$T/badgz/t10k-images-idx3-ubyte.gz"
+out=$($BIN/vae-train --data "$T/badgz" --epochs 1 --out "$T/badgz-run" 2>&1)
+[ $? -ne 0 ] && grep -qF "train-images-idx3-ubyte.gz: corrupt or truncated gzip data (unexpected end of file)" <<<"$out" \
+  && [ "$(grep -o "train-images-idx3-ubyte.gz" <<<"$out" | wc -l)" = 1 ] && ! grep -q "<fd:" <<<"$out" && ok \
+  || bad "truncated gzip input: $out"
 # Before the parser (ArgumentCheck): a repeated option would silently keep the last value, and a
 # negative number would be read as an option ("Missing value for '--seed <seed>'").
 expect_error "vae-gen: --seed twice" "--seed is given twice" $BIN/vae-gen --seed 1 --seed 2 -n 1 --out "$T/twice"

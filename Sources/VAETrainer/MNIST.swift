@@ -130,8 +130,7 @@ public enum MNIST {
             let n = chunk.withUnsafeMutableBytes { gzread(gz, $0.baseAddress, UInt32($0.count)) }
             if n < 0 {
                 var err: Int32 = 0
-                let msg = String(cString: gzerror(gz, &err))
-                throw DataError(path: path, problem: "corrupt or truncated gzip data (\(msg))")
+                throw DataError(path: path, problem: "corrupt or truncated gzip data (\(zlibReason(gzerror(gz, &err), err)))")
             }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<Int(n)])
@@ -141,8 +140,17 @@ public enum MNIST {
         var err: Int32 = 0
         let msg = gzerror(gz, &err)
         if err != Z_OK && err != Z_STREAM_END {
-            throw DataError(path: path, problem: "corrupt or truncated gzip data (\(msg.map { String(cString: $0) } ?? "zlib error \(err)"))")
+            throw DataError(path: path, problem: "corrupt or truncated gzip data (\(zlibReason(msg, err)))")
         }
         return out
     }
+}
+
+/// zlib's gzerror text without the "NAME: " it prefixes (the descriptor's "<fd:4>" for gzdopen,
+/// or a path the caller's message already names).
+func zlibReason(_ msg: UnsafePointer<CChar>?, _ err: Int32) -> String {
+    guard let msg else { return "zlib error \(err)" }
+    let s = String(cString: msg)
+    if let r = s.range(of: ": ", options: .backwards) { return String(s[r.upperBound...]) }
+    return s
 }
