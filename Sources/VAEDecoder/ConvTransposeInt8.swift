@@ -153,7 +153,7 @@ func int8BlockedRuns(_ model: DecoderModel) -> Bool {
     for i in 0..<model.layerCount {
         let l = model.layers[i]
         guard l.input.width == 2, l.output.width == 2 || i == model.layerCount - 1,
-              int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide else { return false }
+              int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide, l.outSide & 1 == 0 else { return false }
     }
     return true
 }
@@ -173,23 +173,26 @@ struct ChannelRequant {
         mNeg = relu ? 0 : words[2]; sNeg = words[3] &- 32; cNeg = relu ? 0 : 1 &<< (words[3] &- 33)
     }
 
-    /// A row of sums to int16, even columns then odd ones (the next layer's de-interleaved row).
+    /// A row of sums (an even number) to int16, even columns then odd ones (the next layer's
+    /// de-interleaved row).
     @inline(never)
     func row(_ sums: UnsafePointer<Int32>, _ os: Int, _ qmin: Int32, _ qmax: Int32, _ dst: UnsafeMutablePointer<Int16>) {
-        let mPos = self.mPos, mNeg = self.mNeg, cPos = self.cPos, cNeg = self.cNeg, sPos = self.sPos, sNeg = self.sNeg
-        var at = dst
-        for parity in 0..<2 {
-            var ox = parity
-            while ox < os {
-                // Both signs' values, then a select: cheaper here than selecting three operands.
-                let acc = sums[ox]
-                let vp = (acc.multipliedFullWidth(by: mPos).high &+ cPos) &>> sPos
-                let vn = (acc.multipliedFullWidth(by: mNeg).high &+ cNeg) &>> sNeg
-                let v = acc < 0 ? vn : vp
-                at.pointee = Int16(truncatingIfNeeded: v < qmin ? qmin : (v > qmax ? qmax : v))
-                at += 1; ox &+= 2
-            }
+        let half = os &>> 1
+        var j = 0
+        while j < half {
+            dst[j] = one(sums[2 &* j], qmin, qmax)
+            dst[half &+ j] = one(sums[2 &* j &+ 1], qmin, qmax)
+            j &+= 1
         }
+    }
+
+    @inline(__always)
+    func one(_ acc: Int32, _ qmin: Int32, _ qmax: Int32) -> Int16 {
+        // Both signs' values, then a select: cheaper here than selecting three operands.
+        let vp = (acc.multipliedFullWidth(by: mPos).high &+ cPos) &>> sPos
+        let vn = (acc.multipliedFullWidth(by: mNeg).high &+ cNeg) &>> sNeg
+        let v = acc < 0 ? vn : vp
+        return Int16(truncatingIfNeeded: v < qmin ? qmin : (v > qmax ? qmax : v))
     }
 }
 
