@@ -33,6 +33,13 @@ public enum ArgumentCheck {
         return nil
     }
 
+    /// Prints "TOOL: error: PROBLEM" and exits 64 (EX_USAGE, as the parser) if there is one.
+    public static func exitOnProblem(tool: String, _ arguments: [String]) {
+        guard let p = problem(Array(arguments.dropFirst())) else { return }
+        printError("\(tool): error: \(p)")
+        exit(64)
+    }
+
     static func isNegativeNumber(_ s: String) -> Bool {
         guard s.hasPrefix("-"), s.count > 1 else { return false }
         let rest = s.dropFirst()
@@ -40,5 +47,3 @@ public enum ArgumentCheck {
     }
 }
 
-/// exit(3) for tools that import only FoundationEssentials.
-public func exitProcess(_ code: Int32) -> Never { exit(code) }

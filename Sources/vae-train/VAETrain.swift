@@ -7,16 +7,8 @@ struct VAETrain: ParsableCommand {
     /// Refuses repeated options and negative numbers with the real reason (ArgumentCheck)
     /// before the parser, which would take "-1" for an option.
     static func main() {
-        if let problem = ArgumentCheck.problem(Array(CommandLine.arguments.dropFirst())) {
-            printError("vae-train: error: \(problem)")
-            exitProcess(64)
-        }
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            exit(withError: error)
-        }
+        ArgumentCheck.exitOnProblem(tool: "vae-train", CommandLine.arguments)
+        main(nil)
     }
 
     static let configuration = CommandConfiguration(
