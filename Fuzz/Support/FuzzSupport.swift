@@ -38,6 +38,21 @@ public enum FuzzSupport {
         return CheckpointWriter.encode(CheckpointContents(config: c, params: values(n, seed: 1), training: t, history: history))
     }
 
+    /// The tiny model with the split sampler (hidden = 2 x latent) and batch norm: head kind 2,
+    /// the normalisation field and section NORM, whose fold the reader checks against DEC.
+    public static func tinyVariantCheckpoint() -> [UInt8] {
+        var c = tinyConfig
+        c.hidden = 8; c.sampler = .split; c.batchNorm = true
+        let lay = ParamLayout(c)
+        let n = lay.total
+        let t = TrainingBlock(epochsCompleted: 1, steps: 4, batchSize: 4, shardsPerBatch: 1, lr: 1e-3, beta1: 0.9, beta2: 0.999,
+                              eps: 1e-8, seed: 7, rng: [1, 2, 3, 4], imagesPerEpoch: 16, adamM: values(n, seed: 2),
+                              adamV: values(n, seed: 3).map { abs($0) })
+        let running = values(lay.runningTotal, seed: 4).enumerated().map { $0.offset % 4 >= 2 ? abs($0.element) + 0.5 : $0.element }
+        return CheckpointWriter.encode(CheckpointContents(config: c, params: values(n, seed: 1), training: t,
+                                                          history: [[1, 0.5, 100, 20, 120, 101, 21, 122]], batchNormRunning: running))
+    }
+
     public static func tinyDecoderImage() -> [UInt8] {
         let c = tinyConfig
         let layout = ParamLayout(c)

@@ -9,7 +9,8 @@ import FuzzSupport
 public func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
     FuzzSupport.writeSeedsIfAsked {
         [("tiny-trained.vaeckpt", FuzzSupport.tinyCheckpoint(training: true)),
-         ("tiny-weights-only.vaeckpt", FuzzSupport.tinyCheckpoint(training: false))]
+         ("tiny-weights-only.vaeckpt", FuzzSupport.tinyCheckpoint(training: false)),
+         ("tiny-bn-split.vaeckpt", FuzzSupport.tinyVariantCheckpoint())]
     }
     return 0
 }

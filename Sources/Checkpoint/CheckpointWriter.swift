@@ -26,7 +26,6 @@ public enum CheckpointWriter {
                                        offset: enc.bytes.count, byteLength: e.count * 4))
             enc.floats(Array(c.params[e.offset..<(e.offset + e.count)]))
         }
-        // DEC: the decoder image.
         // DEC: the decoder image (batch norm folded in: the runtime never sees it).
         precondition(c.batchNormRunning.count == layout.runningTotal, "running statistics do not match the config")
         let dec = DecoderImageBuilder.build(c.config) { name in
