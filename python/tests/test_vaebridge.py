@@ -109,6 +109,24 @@ class Shipped(unittest.TestCase):
         self.assertEqual(CK.history.shape, (128, 8))
 
 
+class Variants(unittest.TestCase):
+    """The report's variants (vae-train --sampler split --batch-norm; minor 3): read, not written."""
+    TINY = os.path.join(ROOT, 'Fuzz', 'corpus', 'checkpoint', 'tiny-bn-split.vaeckpt')
+
+    def test_split_batch_norm_checkpoint_is_read_and_refused_for_writing(self):
+        ck = vb.read(self.TINY)
+        self.assertEqual(ck.version, (1, 3))
+        self.assertEqual((ck.arch['head_kind'], ck.arch['normalisation']), (2, 1))
+        self.assertNotIn('fc_mu.weight', ck.tensors)   # the split sampler has no heads
+        self.assertIn('unfolded.convs.0.weight', ck.tensors)
+        self.assertIn('bns.0.running_var', ck.tensors)
+        self.assertNotIn('bns.1.weight', ck.tensors)   # the last layer is not normalised
+        self.assertIn('adam.m.bns.0.weight', ck.tensors)
+        with self.assertRaises(C.CheckpointError) as e:
+            vb.encode(ck)
+        self.assertIn('does not write them', str(e.exception))
+
+
 class RoundTrip(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
