@@ -8,6 +8,10 @@ they read the JSON it wrote. Needs torch (in a virtual environment outside the r
   python scripts/make_torch_fixture.py --checkpoint Tests/TrainerTests/Fixtures/forward.vaeckpt \
       --images Tests/TrainerTests/Fixtures/mnist-train-first512.idx3.gz \
       --out Tests/TrainerTests/Fixtures/torch-forward.json
+
+The report's variants come from their header (decoder layers, activation, batch norm, sampler):
+Fixtures/forward-variant.vaeckpt is `vae-train --decoder-layers 4 --activation relu --batch-norm
+--sampler split --epochs 1` on the fixture images, and torch-forward-variant.json its fixture.
 """
 import argparse, gzip, json, os, struct, sys
 
@@ -32,12 +36,25 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--n', type=int, default=16)
     a = ap.parse_args()
-    t = vaeckpt.read(a.checkpoint).tensors
-    m = VAE()
-    m.load_state_dict({k: torch.from_numpy(v) for k, v in t.items() if not k.startswith('adam.')})
+    ck = vaeckpt.read(a.checkpoint)
+    t, arch = ck.tensors, ck.arch
+    # The model the header describes (the report's variants too: torch_ref builds them).
+    hidden = arch['layers'][0]
+    slope = hidden['activation_param'] if hidden['activation'] == 'leaky_relu' else 0.0
+    bn, split = arch.get('normalisation', 0) == 1, arch['head_kind'] == 2
+    m = VAE(len(arch['layers']), slope, bn, split)
+    state = {k: torch.from_numpy(v) for k, v in t.items() if not k.startswith(('adam.', 'unfolded.'))}
+    if bn:   # PyTorch trains the unfolded convolutions; DEC holds them folded (format 1.8)
+        for k, v in t.items():
+            if k.startswith('unfolded.'):
+                state[k[len('unfolded.'):]] = torch.from_numpy(v)
+        for j in range(len(arch['layers']) - 1):
+            state['bns.%d.num_batches_tracked' % j] = torch.tensor(0)
+    m.load_state_dict(state)
+    m.train()   # batch norm: the batch's statistics, as the trainer's gradient uses
     x = torch.tensor(read_idx(a.images, a.n), dtype=torch.float32) / 255
     rng = np.random.default_rng(20261125)
-    eps = torch.tensor(rng.standard_normal((a.n, 64)), dtype=torch.float32)
+    eps = torch.tensor(rng.standard_normal((a.n, arch['latent'])), dtype=torch.float32)
     with torch.no_grad():
         mu, lv = m.encode(x)
         z = mu + eps * torch.exp(0.5 * lv)

@@ -43,17 +43,40 @@ final class TorchGradientTests: XCTestCase {
     struct Grad: Decodable { var index: [Int]; var value: [Double]; var norm: Double }
     struct Fixture: Decodable { var noise: [[Double]]; var grad: [String: Grad] }
 
-    func testGradientMatchesPyTorch() throws {
-        let (fx, ck, imgs) = try TorchFixture.load(Fixture.self)
+    func testGradientMatchesPyTorch() throws { try check(variant: false) }
+
+    /// Batch norm (batch statistics), the split sampler and ReLU against PyTorch's autograd.
+    func testVariantGradientMatchesPyTorch() throws {
+        let (_, ck, _) = try TorchFixture.load(Fixture.self, variant: true)
+        XCTAssertTrue(ck.config.batchNorm)
+        XCTAssertEqual(ck.config.sampler, .split)
+        XCTAssertEqual(ck.config.layers.count, 4)
+        XCTAssertEqual(ck.config.layers[0].activation, .relu)
+        try check(variant: true)
+    }
+
+    func check(variant: Bool) throws {
+        let (fx, ck, imgs) = try TorchFixture.load(Fixture.self, variant: variant)
         let n = fx.noise.count
         // Double here, so that the comparison measures PyTorch's float32 rounding, not ours.
         let probe = DoubleProbe(config: ck.config, images: imgs, noise: fx.noise)
         let g = probe.gradient(ck.params.map(Double.init))
         let layout = ParamLayout(ck.config)
         XCTAssertEqual(Set(fx.grad.keys), Set(layout.entries.map(\.name)))
+        let normalised = ck.config.batchNorm ? Set((0..<(ck.config.layers.count - 1)).map { "convs.\($0).bias" }) : []
+        XCTAssertEqual(normalised.count, ck.config.batchNorm ? 3 : 0)
         for e in layout.entries {
             let t = try XCTUnwrap(fx.grad[e.name])
             let norm = (e.offset..<(e.offset + e.count)).map { g[$0] * g[$0] }.reduce(0, +).squareRoot()
+            if normalised.contains(e.name) {
+                // Batch norm subtracts the batch mean, so a bias before it has no effect: its
+                // gradient is 0 (ours, in double, is 0 to rounding), and PyTorch's float32 value
+                // is rounding noise, 1e-7 of the same layer's weight gradient.
+                let weights = try XCTUnwrap(fx.grad[e.name.replacingOccurrences(of: ".bias", with: ".weight")])
+                XCTAssertLessThan(norm, 1e-9 * weights.norm, "\(e.name): not zero")
+                XCTAssertLessThan(t.norm, 1e-6 * weights.norm, "\(e.name): PyTorch's is not rounding noise")
+                continue
+            }
             XCTAssertEqual(norm, t.norm, accuracy: 1e-3 * t.norm + 1e-6, "\(e.name) gradient norm")
             for (i, v) in zip(t.index, t.value) {
                 XCTAssertEqual(g[e.offset + i], v, accuracy: 2e-3 * t.norm / Double(e.count).squareRoot() + 1e-4 * abs(v) + 1e-6,
@@ -65,9 +88,11 @@ final class TorchGradientTests: XCTestCase {
 
 /// The PyTorch fixture, the checkpoint it was made from, and the images it used.
 enum TorchFixture {
-    static func load<F: Decodable>(_ type: F.Type) throws -> (F, CheckpointContents, [[Double]]) where F: HasNoise {
-        let fx = try JSONDecoder().decode(F.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch-forward.json"))))
-        let ck = try CheckpointReader.read(Fixtures.path("forward.vaeckpt"))
+    /// `variant`: the report's-variant fixture (4 layers, ReLU, batch norm, split sampler).
+    static func load<F: Decodable>(_ type: F.Type, variant: Bool = false) throws -> (F, CheckpointContents, [[Double]]) where F: HasNoise {
+        let json = variant ? "torch-forward-variant.json" : "torch-forward.json"
+        let fx = try JSONDecoder().decode(F.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path(json))))
+        let ck = try CheckpointReader.read(Fixtures.path(variant ? "forward-variant.vaeckpt" : "forward.vaeckpt"))
         let images = try MNIST.loadImages(Fixtures.path("mnist-train-first512.idx3.gz"))
         let imgs = (0..<fx.noise.count).map { i in (0..<784).map { Double(images.pixels[i * 784 + $0]) / 255 } }
         return (fx, ck, imgs)
