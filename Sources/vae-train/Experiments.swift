@@ -215,7 +215,7 @@ struct Experiments: ParsableCommand {
 
         let first = states.values.first!.first!
         var md = "# The original report's variants, reproduced\n\n"
-        md += "`vae-train experiments`: \(epochs) epochs per run, seeds \(seedList.map(String.init).joined(separator: ", ")), "
+        md += "`vae-train experiments`: \(epochs) epoch\(epochs == 1 ? "" : "s") per run, seeds \(seedList.map(String.init).joined(separator: ", ")), "
         md += "\(first.imagesPerEpoch) training images per epoch, batch \(first.hyper.batch), lr \(first.hyper.lr). "
         md += "Figures per image at the last epoch, mean over the seeds; \"range\" is the seeds' spread (max - min) of the "
         md += "validation total. The report's own validation total is beside ours. Parameters and multiply-adds are the "
