@@ -144,20 +144,6 @@ func int8Pairs(even u: UInt32) -> UInt32 {
 @inline(__always)
 func int8Pairs(odd u: UInt32) -> UInt32 { int8Pairs(even: (u &>> 8) | (u &<< 24)) }
 
-/// Whether the targets' blocked int8 path can run all of `model` (it runs whole decoders only,
-/// because it keeps hidden activations de-interleaved, ConvTransposeInt8Fast.swift): every
-/// layer's shape has chunk kernels, every tensor is int16, and the first layer's input rows are
-/// of side 2, where natural and de-interleaved order agree (the latent is written naturally).
-func int8BlockedRuns(_ model: DecoderModel) -> Bool {
-    guard model.precision == .int8, model.layerCount >= 1, model.layers[0].inSide == 2 else { return false }
-    for i in 0..<model.layerCount {
-        let l = model.layers[i]
-        guard l.input.width == 2, l.output.width == 2 || i == model.layerCount - 1,
-              int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide, l.outSide & 1 == 0 else { return false }
-    }
-    return true
-}
-
 /// Section 4's requantisation of one channel, for int16 outputs (zero point 0) and shifts
 /// n >= 33 (the exporter's are; other channels take Int8Math.requantise). With H the high word
 /// of acc * M, (acc M + 2^(n - 1)) >> n = (H + 2^(n - 33)) >> (n - 32) exactly (adding a
@@ -196,7 +182,7 @@ struct ChannelRequant {
     }
 }
 
-/// One layer of the blocked path (int8BlockedRuns said yes): de-interleaved int16 rows in,
+/// One layer of the blocked path (KernelPath.int8Blocked said yes): de-interleaved int16 rows in,
 /// de-interleaved int16 rows out, or 8-bit pixels in natural order for the last layer.
 func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
     let os = l.outSide, plane = os &* os

@@ -134,9 +134,20 @@ public enum KernelPath: Int32, CaseIterable {
     /// Floats of scratch for a float32 layer (tests that run one layer alone).
     func scratchFloats(_ l: DecoderLayer) -> Int { scratchBytes(l, .float32) / 4 }
 
-    /// Whether `.blocked` runs `model`'s int8 layers with the targets' blocked kernel, which
-    /// takes whole decoders only (int8BlockedRuns); otherwise it runs the reference.
-    static func int8Blocked(_ model: DecoderModel) -> Bool { int8BlockedRuns(model) }
+    /// Whether `.blocked` runs `model`'s int8 layers with the targets' blocked kernel, else the
+    /// reference. That kernel takes whole decoders only, because it keeps hidden activations
+    /// de-interleaved (ConvTransposeInt8Fast.swift): every layer's shape has chunk kernels, every
+    /// tensor is int16, and the first layer's input rows are of side 2, where natural and
+    /// de-interleaved order agree (the latent is written naturally).
+    static func int8Blocked(_ model: DecoderModel) -> Bool {
+        guard model.precision == .int8, model.layerCount >= 1, model.layers[0].inSide == 2 else { return false }
+        for i in 0..<model.layerCount {
+            let l = model.layers[i]
+            guard l.input.width == 2, l.output.width == 2 || i == model.layerCount - 1,
+                  int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide, l.outSide & 1 == 0 else { return false }
+        }
+        return true
+    }
 
     /// An int8 layer from its input tensor to its output tensor (or pixels). `blocked`:
     /// KernelPath.int8Blocked(model), for `.blocked` (the tensors are then de-interleaved).

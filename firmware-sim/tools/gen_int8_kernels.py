@@ -153,8 +153,9 @@ def generate():
 //
 // The register-blocked int8 kernel for targets without the host vector kernels (Cortex-M), for
 // int16 activations (docs/quantisation.md section 4; integer sums are exact, so the order is
-// free). For each output channel and output row, a chunk of consecutive outputs lives in
-// registers for the whole sum: for ic, for each input row iy that reaches the output row, the
+// free). For each output channel and output row, one call sums a chunk of consecutive outputs
+// (a whole row: CHUNK in the generator says why) in locals, which the register allocator keeps in
+// registers as far as they go: for ic, for each input row iy that reaches the output row, the
 // kernel row's weights become (k + 1) / 2 words of two int16 (w[g], w[g + 2]) (two bytes two
 // apart are what SXTB16 extracts from one 32-bit load), and each input word (x[i], x[i + 2])
 // meets them in one dual multiply-add with exchange (SMLADX):
