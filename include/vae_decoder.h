@@ -51,7 +51,9 @@ enum {
     VAE_ERR_BAD_QUANTISATION = 14,         /* int8 image: a quantisation field out of range (docs/quantisation.md) */
     VAE_ERR_ACCUMULATOR_BOUND = 15,        /* int8 image: a layer's worst-case sum does not fit int32 */
     VAE_ERR_PRECISION_NOT_BUILT = 16,      /* this build leaves out the image's precision */
-    VAE_ERR_NON_FINITE_WEIGHT = 17         /* float32 image: a weight or bias is NaN or infinite */
+    VAE_ERR_NON_FINITE_WEIGHT = 17,        /* float32 image: a weight or bias is NaN or infinite */
+    VAE_ERR_BAD_CLASS_PRIORS = 18,         /* the image's class priors block is malformed */
+    VAE_ERR_NO_SUCH_CLASS = 19             /* the image has no class priors, or none for that class */
 };
 
 /*
@@ -128,6 +130,22 @@ int32_t vae_decoder_decode_float(const vae_decoder_state *state, const float *la
 /* Image `index` of `seed` as 8-bit pixels: vae_latent + vae_decoder_decode, with the latent
  * kept in the arena. Bit for bit what `vae-gen --seed seed` writes for that image. */
 int32_t vae_generate(const vae_decoder_state *state, uint64_t seed, uint64_t index, uint8_t *pixels);
+
+/*
+ * Class priors (docs/latent-generator.md section 6): an image exported with
+ * `vae-gen export-decoder --priors fitted` carries one Gaussian per class (per digit) in latent
+ * space, so an unconditional decoder can be asked for a digit. vae_decoder_class_count gives
+ * the number of classes (0: the image has none, or the state is not initialised).
+ */
+size_t vae_decoder_class_count(const vae_decoder_state *state);
+
+/* out[0 .. latent_dim) = the latent of image `index` of `seed` drawn from class `cls`: the
+ * seeded latent e (vae_latent) moved to mean + L e. VAE_ERR_NO_SUCH_CLASS if cls >= the count. */
+int32_t vae_class_latent(const vae_decoder_state *state, uint64_t seed, uint64_t index, uint32_t cls, float *out);
+
+/* Image `index` of `seed` drawn from class `cls`, as 8-bit pixels: bit for bit what
+ * `vae-gen --digit cls --seed seed` writes for that image. VAE_ERR_NO_SUCH_CLASS as above. */
+int32_t vae_generate_class(const vae_decoder_state *state, uint64_t seed, uint64_t index, uint32_t cls, uint8_t *pixels);
 
 /* digest[0 .. 32) = SHA-256 of data[0 .. len) (how vae-gen and the firmware fingerprint pixels). */
 int32_t vae_sha256(const void *data, size_t len, uint8_t digest[32]);

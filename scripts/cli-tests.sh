@@ -264,7 +264,19 @@ c=$($BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 1 --seed 42 -n 16 --out 
 expect_error "fit-priors without labels" "train-labels-idx1-ubyte" $BIN/vae-train fit-priors --checkpoint "$T/run/latest.vaeckpt" --data "$T/data" --out "$T/x.vaeckpt"
 expect_error "--digit without priors" "vae-train fit-priors" $BIN/vae-gen --checkpoint "$T/run/latest.vaeckpt" --digit 3 -n 4 --out "$T/x"
 expect_error "--digit 10" "--digit must be between 0 and 9" $BIN/vae-gen --checkpoint "$T/prio.vaeckpt" --digit 10
-expect_error "--digit with a decoder image" "--digit needs --checkpoint" $BIN/vae-gen --decoder-image "$T/d.vaed" --digit 3
+# The class priors in an exported decoder image (docs/checkpoint-format.md 2.2): the same digits
+# as from the checkpoint, in float32 and int8; diagonal ones differ; an image without says how.
+$BIN/vae-gen export-decoder --checkpoint "$T/prio.vaeckpt" --priors fitted --out "$T/prio.vaed" > /dev/null &&
+  [ "$($BIN/vae-gen --decoder-image "$T/prio.vaed" --digit 7 --seed 42 -n 16 --out "$T/d7i" | grep ^sha256)" = "$a" ] && ok || bad "--digit from an image with priors differs from the checkpoint's"
+$BIN/vae-gen export-decoder --checkpoint "$T/prio.vaeckpt" --priors diagonal --out "$T/diag.vaed" > /dev/null &&
+  dg=$($BIN/vae-gen --decoder-image "$T/diag.vaed" --digit 7 --seed 42 -n 16 --out "$T/d7d" | grep ^sha256) &&
+  [ -n "$dg" ] && [ "$dg" != "$a" ] && ok || bad "--priors diagonal: $dg"
+s8=$($BIN/vae-gen --digit 3 --seed 5 -n 8 --precision int8 --out "$T/c8" | grep ^sha256)
+$BIN/vae-gen export-decoder --precision int8 --priors fitted --out "$T/prio8.vaed" > /dev/null &&
+  [ -n "$s8" ] && [ "$($BIN/vae-gen --decoder-image "$T/prio8.vaed" --digit 3 --seed 5 -n 8 --out "$T/c8i" | grep ^sha256)" = "$s8" ] && ok || bad "int8 --digit from the image differs from the checkpoint's"
+expect_error "--digit with a decoder image without priors" "export-decoder --priors fitted" $BIN/vae-gen --decoder-image "$T/d.vaed" --digit 3
+expect_error "export-decoder --priors from a checkpoint without them" "vae-train fit-priors" $BIN/vae-gen export-decoder --checkpoint "$T/run/latest.vaeckpt" --priors fitted --out "$T/np.vaed"
+expect_error "export-decoder --priors bogus" "--priors" $BIN/vae-gen export-decoder --priors bogus --out "$T/np.vaed"
 
 echo "cli-tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]

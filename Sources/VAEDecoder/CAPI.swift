@@ -204,6 +204,39 @@ public func vae_generate(_ state: UnsafeRawPointer?, _ seed: UInt64, _ index: UI
     return vaeOK
 }
 
+/// Classes in the image's priors (0: none, or `state` is not initialised).
+@c(vae_decoder_class_count)
+public func vae_decoder_class_count(_ state: UnsafeRawPointer?) -> UInt {
+    guard let s = liveState(state) else { return 0 }
+    return UInt(s.pointee.decoder.model.classCount)
+}
+
+/// Image `index` of `seed`'s latent drawn from class `cls` (latent_dim floats into `out`).
+@c(vae_class_latent)
+public func vae_class_latent(_ state: UnsafeRawPointer?, _ seed: UInt64, _ index: UInt64, _ cls: UInt32,
+                             _ out: UnsafeMutablePointer<Float>?) -> Int32 {
+    guard let s = liveState(state), let out else { return DecoderError.badArgument.rawValue }
+    guard isAligned(out, 4) else { return DecoderError.misaligned.rawValue }
+    do throws(DecoderError) {
+        try s.pointee.decoder.classLatent(seed: seed, index: index, classIndex: Int(clamping: cls), into: out)
+        return vaeOK
+    } catch { return error.rawValue }
+}
+
+/// Image `index` of `seed` drawn from class `cls`, as `vae-gen --digit cls --seed seed` makes
+/// it; the latent is kept in the arena as in `vae_generate`.
+@c(vae_generate_class)
+public func vae_generate_class(_ state: UnsafeRawPointer?, _ seed: UInt64, _ index: UInt64, _ cls: UInt32,
+                               _ pixels: UnsafeMutablePointer<UInt8>?) -> Int32 {
+    guard let s = liveState(state), let pixels else { return DecoderError.badArgument.rawValue }
+    let d = s.pointee.decoder
+    do throws(DecoderError) {
+        try d.generate(seed: seed, index: index, classIndex: Int(clamping: cls),
+                       latentScratch: d.bufferB.assumingMemoryBound(to: Float.self), pixels: pixels)
+        return vaeOK
+    } catch { return error.rawValue }
+}
+
 /// SHA-256 of data[0..<len] into digest[0..<32] (the digest vae-gen prints for its pixels).
 @c(vae_sha256)
 public func vae_sha256(_ data: UnsafeRawPointer?, _ len: UInt, _ digest: UnsafeMutablePointer<UInt8>?) -> Int32 {

@@ -174,6 +174,22 @@ public struct Decoder {
         LatentGenerator.fill(seed: seed, image: index, latent: model.latent, into: latentScratch)
         decode(latent: latentScratch, pixels: pixels)
     }
+
+    /// Image `index` of `seed` drawn from class `classIndex` of the image's priors
+    /// (docs/latent-generator.md section 6): `vae-gen --digit` bit for bit. Throws noSuchClass
+    /// when the image has no priors or fewer classes.
+    public func generate(seed: UInt64, index: UInt64, classIndex: Int, latentScratch: UnsafeMutablePointer<Float>,
+                         pixels: UnsafeMutablePointer<UInt8>) throws(DecoderError) {
+        try classLatent(seed: seed, index: index, classIndex: classIndex, into: latentScratch)
+        decode(latent: latentScratch, pixels: pixels)
+    }
+
+    /// The latent `generate(seed:index:classIndex:...)` decodes.
+    public func classLatent(seed: UInt64, index: UInt64, classIndex c: Int, into out: UnsafeMutablePointer<Float>) throws(DecoderError) {
+        guard c >= 0, c < model.classCount else { throw .noSuchClass }
+        ClassLatent.fill(seed: seed, image: index, latent: model.latent, mean: model.classMean(c),
+                         scale: model.classScale(c), full: model.classFull, into: out)
+    }
 }
 
 public enum Pixels {

@@ -18,6 +18,8 @@ public enum DecoderError: Int32, Error {
     case accumulatorBound = 15
     case precisionNotBuilt = 16
     case nonFiniteWeight = 17
+    case badClassPriors = 18
+    case noSuchClass = 19
 
     /// One line for a person: what is wrong and, where it helps, what to do.
     public var message: StaticString {
@@ -39,6 +41,8 @@ public enum DecoderError: Int32, Error {
         case .accumulatorBound: return "int8 decoder image: a layer's worst-case sum of products does not fit the 32-bit accumulator (docs/quantisation.md, section 2)"
         case .precisionNotBuilt: return "this build of the runtime leaves out the decoder image's precision (float32 or int8)"
         case .nonFiniteWeight: return "float32 decoder image: a weight or bias is NaN or infinite (it would decode blank or undefined digits)"
+        case .badClassPriors: return "decoder image: the class priors block is malformed (length, version, class count, latent size, kind, or a NaN, infinite or non-positive scale; docs/checkpoint-format.md section 2.2)"
+        case .noSuchClass: return "the decoder image has no class priors, or none for that class (export the image with `vae-gen export-decoder --priors fitted`)"
         }
     }
 }

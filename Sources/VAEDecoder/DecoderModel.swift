@@ -20,6 +20,11 @@ public enum DecoderImageLayout {
     /// Minor version of float32 images; int8 images are minor 1 (they need the int8 fields).
     public static let minor: UInt16 = 0
     public static let minorInt8: UInt16 = 1
+    /// Minor 2, either weight type: an extension record follows the layer records (it can
+    /// point at class priors). Older runtimes read such an image and ignore the record, since
+    /// tensors start after it.
+    public static let minorExtensions: UInt16 = 2
+    public static let extensionRecordBytes = 16
     public static let headerBytes = 64
     public static let weightTypeFloat32: UInt32 = 1
     public static let weightTypeInt8: UInt32 = 2
@@ -43,6 +48,20 @@ public enum DecoderImageLayout {
         public static let weightOffset = 36, biasOffset = 40
         /// int8 records only.
         public static let requantOffset = 44, outputWidth = 48, outputZeroPoint = 52, outputQmin = 56, outputQmax = 60
+    }
+
+    /// Extension record fields (byte offsets from the record's start; minor 2 images).
+    public enum Extension {
+        /// 0 (with length 0): the image has no class priors.
+        public static let priorsOffset = 0, priorsLength = 4
+    }
+
+    /// The class priors block: the checkpoint's `PRIO` payload, byte for byte
+    /// (docs/checkpoint-format.md sections 1.7 and 2.2), then its class records.
+    public enum Priors {
+        public static let blockLength = 0, version = 4, classCount = 8, latent = 12, kind = 16
+        public static let minBlockLength = 32, maxClasses = 256
+        public static let versionOne: UInt32 = 1, kindDiagonal: UInt32 = 1, kindFull: UInt32 = 2
     }
 
     /// Bytes of one layer record.
@@ -146,8 +165,21 @@ public struct DecoderModel {
     /// int8 images: the latent's quantisation (docs/quantisation.md section 3).
     public private(set) var latentInverseScale: Float = 0
     public private(set) var latentQmax: Int32 = 0
+    /// Class priors (minor 2 images that carry them; docs/checkpoint-format.md section 2.2):
+    /// classCount Gaussians, diagonal or full (`classFull`), read in place.
+    public private(set) var classCount = 0
+    public private(set) var classFull = false
+    private var classRecords: UnsafeRawPointer? = nil
+    private var classRecordBytes = 0
 
     public var pixelCount: Int { outputChannels * outputSide * outputSide }
+
+    /// Class `c`'s mean (latent floats) and scale (latent standard deviations, or the lower
+    /// Cholesky factor's latent(latent+1)/2 entries when `classFull`). Needs c < classCount.
+    public func classMean(_ c: Int) -> UnsafePointer<Float> {
+        (classRecords.unsafelyUnwrapped + c * classRecordBytes + 4).assumingMemoryBound(to: Float.self)
+    }
+    public func classScale(_ c: Int) -> UnsafePointer<Float> { classMean(c) + latent }
 
     /// Checks everything docs/checkpoint-format.md section 2 (and, for int8 images,
     /// docs/quantisation.md section 2) asks, in an order that never reads past what has already
@@ -179,7 +211,9 @@ public struct DecoderModel {
               vh >= 1, vh <= Capacity.maxSide, vw == vh else { throw .exceedsCapacity }
         guard vc * vh * vw == lat else { throw .inconsistentArchitecture }
         let recordBytes = DecoderImageLayout.layerRecordBytes(weightType: prec.rawValue)
-        let recordsEnd = DecoderImageLayout.headerBytes + n * recordBytes
+        let layersEnd = DecoderImageLayout.headerBytes + n * recordBytes
+        let extended = image.u16(H.minor) >= DecoderImageLayout.minorExtensions
+        let recordsEnd = layersEnd + (extended ? DecoderImageLayout.extensionRecordBytes : 0)
         guard recordsEnd <= total else { throw .truncated }
 
         // The latent tensor (int8 images): int16, zero point 0, [-qmax, qmax].
@@ -196,8 +230,8 @@ public struct DecoderModel {
         var channels = vc, side = vh
         // 4 bytes per latent value in either precision: callers build the float latent in a buffer.
         var biggest = lat, biggestBytes = 4 * lat
-        // Tensor extents seen so far, to refuse overlaps: at most 3 per layer.
-        var starts = InlineArray<24, Int>(repeating: 0), ends = InlineArray<24, Int>(repeating: 0)
+        // Tensor extents seen so far, to refuse overlaps: at most 3 per layer, and the priors.
+        var starts = InlineArray<25, Int>(repeating: 0), ends = InlineArray<25, Int>(repeating: 0)
         var spans = 0
         for i in 0..<n {
             let r = DecoderImageLayout.headerBytes + i * recordBytes
@@ -265,6 +299,41 @@ public struct DecoderModel {
             throw .inconsistentArchitecture
         }
         outputChannels = channels; outputSide = side; maxActivation = biggest; maxActivationBytes = biggestBytes
+
+        if extended {
+            typealias E = DecoderImageLayout.Extension
+            let pOff = image.int(layersEnd + E.priorsOffset), pLen = image.int(layersEnd + E.priorsLength)
+            if pOff != 0 || pLen != 0 {
+                guard pOff >= recordsEnd, pOff <= total, pLen <= total - pOff else { throw .badTensorOffset }
+                guard pOff % 16 == 0 else { throw .misaligned }
+                for j in 0..<spans where pOff < ends[j] && starts[j] < pOff + pLen { throw .badTensorOffset }
+                try parsePriors(UnsafeRawBufferPointer(rebasing: image[pOff..<(pOff + pLen)]))
+            }
+        }
+    }
+
+    /// docs/checkpoint-format.md section 2.2: the checkpoint's `PRIO` checks (section 1.7), and
+    /// a block length that keeps the floats 4-byte aligned, since they are read in place.
+    private mutating func parsePriors(_ p: UnsafeRawBufferPointer) throws(DecoderError) {
+        typealias P = DecoderImageLayout.Priors
+        guard p.count >= P.minBlockLength else { throw .badClassPriors }
+        let block = p.int(P.blockLength), k = p.int(P.classCount), kind = p.u32(P.kind)
+        guard block >= P.minBlockLength, block % 4 == 0, block <= p.count, p.u32(P.version) == P.versionOne,
+              k >= 1, k <= P.maxClasses, p.int(P.latent) == latent,
+              kind == P.kindDiagonal || kind == P.kindFull else { throw .badClassPriors }
+        let full = kind == P.kindFull
+        let scales = full ? latent * (latent + 1) / 2 : latent
+        let recordBytes = 4 + 4 * latent + 4 * scales
+        guard p.count - block == k * recordBytes else { throw .badClassPriors }
+        for c in 0..<k {
+            let r = block + c * recordBytes
+            for j in 0..<(latent + scales) where p.u32(r + 4 + 4 * j) & 0x7F80_0000 == 0x7F80_0000 { throw .badClassPriors }
+            for j in 0..<latent {
+                let diag = p.f32(r + 4 + 4 * latent + 4 * (full ? j * (j + 1) / 2 + j : j))
+                guard diag > 0 else { throw .badClassPriors }
+            }
+        }
+        classCount = k; classFull = full; classRecords = p.baseAddress! + block; classRecordBytes = recordBytes
     }
 
     /// docs/quantisation.md section 2: the output tensor's fields, the requantisation words or

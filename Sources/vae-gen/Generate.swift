@@ -38,8 +38,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Grid upscaling factor (1 ... 8).")
     var scale = 2
 
-    @Option(help: ArgumentHelp("Draw this digit (0 ... 9) from the checkpoint's class priors.",
-        discussion: "Image i is mean + L e, e the latent of (seed, i) (docs/latent-generator.md, section 6); the priors come from vae-train fit-priors."))
+    @Option(help: ArgumentHelp("Draw this digit (0 ... 9) from the class priors.",
+        discussion: "Image i is mean + L e, e the latent of (seed, i) (docs/latent-generator.md, section 6). The priors come from vae-train fit-priors: the checkpoint's PRIO section, or a decoder image exported with --priors."))
     var digit: Int?
 
     @Option(help: "Decoding threads (default: the machine's cores; the digits do not depend on it).")
@@ -67,18 +67,17 @@ struct Generate: ParsableCommand {
         guard (1...8).contains(scale) else { throw ValidationError("--scale must be between 1 and 8 (got \(scale))") }
         guard first <= UInt64.max - UInt64(n) else { throw ValidationError("--first + -n overflows") }
         if let d = digit, !(0...9).contains(d) { throw ValidationError("--digit must be between 0 and 9 (got \(d))") }
-        if digit != nil, model.decoderImage != nil { throw ValidationError("--digit needs --checkpoint (the class priors live there, not in a decoder image)") }
         if let t = threads, !(1...64).contains(t) { throw ValidationError("--threads must be between 1 and 64 (got \(t))") }
     }
 
     func run() throws {
-        let rt = model.load()
+        let rt = model.load(classPriors: digit != nil)
         let m = rt.model
         let px = m.pixelCount
         var all = [UInt8](repeating: 0, count: n * px)
         let t0 = monotonicNanoseconds()
         if let digit {
-            all = ClassSampling.digits(rt, checkpoint: model.checkpoint, digit: digit, seed: seed, first: first, n: n)
+            all = ClassSampling.digits(rt, source: Path.shown(model.decoderImage ?? model.checkpoint), digit: digit, seed: seed, first: first, n: n)
         } else {
             all.withUnsafeMutableBufferPointer { buf in
                 ParallelDecode.run(rt, seed: seed, first: first, n: n, threads: threads ?? ParallelDecode.cores, into: buf.baseAddress!)

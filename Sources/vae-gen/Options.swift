@@ -73,8 +73,13 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// The checked image, loaded into the runtime with its arena; exits with the reason if not.
-    func load() -> LoadedDecoder {
-        let bytes = loadImage()
+    /// `classPriors`: the decoder must be able to draw a class: a checkpoint's `PRIO` section
+    /// goes into the image as the export carries it, so both sources run the runtime's code.
+    func load(classPriors: Bool = false) -> LoadedDecoder {
+        var bytes = loadImage()
+        if classPriors, decoderImage == nil {
+            do { bytes = ImagePriors.attach(try CheckpointReader.readClassPriors(checkpoint), to: bytes) } catch { fail("\(error)") }
+        }
         let rt: LoadedDecoder
         do { rt = try LoadedDecoder(image: bytes, path: path) } catch {
             fail("\(Path.shown(decoderImage ?? checkpoint)): \(error.message)")
@@ -86,6 +91,9 @@ struct ModelOptions: ParsableArguments {
         }
         if let p = precision, "\(rt.model.precision.name)" != p.rawValue {
             fail("\(Path.shown(decoderImage ?? checkpoint)): the decoder image is \(rt.model.precision.name), not \(p.rawValue)")
+        }
+        if classPriors, rt.model.classCount == 0 {
+            fail("\(Path.shown(decoderImage ?? checkpoint)): the decoder image has no class priors; export one with `vae-gen export-decoder --priors fitted`, or pass --checkpoint")
         }
         return rt
     }

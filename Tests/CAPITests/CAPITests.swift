@@ -223,12 +223,12 @@ final class CAPITests: XCTestCase {
 
     func testStatusStrings() {
         XCTAssertEqual(String(cString: vae_status_string(0)), "ok")
-        for code in 1...17 {
+        for code in 1...19 {
             let s = String(cString: vae_status_string(Int32(code)))
             XCTAssertFalse(s.isEmpty || s == "unknown status code", "code \(code)")
         }
         XCTAssertTrue(String(cString: vae_status_string(Int32(VAE_ERR_NON_FINITE_WEIGHT))).contains("NaN"))
-        XCTAssertEqual(String(cString: vae_status_string(18)), "unknown status code")
+        XCTAssertEqual(String(cString: vae_status_string(20)), "unknown status code")
         XCTAssertEqual(String(cString: vae_status_string(-1)), "unknown status code")
         XCTAssertTrue(String(cString: vae_status_string(Int32(VAE_ERR_BAD_MAGIC))).contains("VAED"))
     }
@@ -308,5 +308,55 @@ final class CAPIInt8Tests: XCTestCase {
             XCTAssertEqual(vae_generate(b.state, 42, UInt64(i), &px), Int32(VAE_OK))
             XCTAssertEqual(px, Array(golden[(i * 784)..<((i + 1) * 784)]), "image \(i)")
         }
+    }
+}
+
+/// Class priors through the header (docs/checkpoint-format.md section 2.2): an image exported
+/// with them draws the documented test vector of docs/latent-generator.md section 6 (read from
+/// the document), and says so when it has no priors or no such class.
+final class CAPIClassTests: XCTestCase {
+    func state(_ image: [UInt8]) -> Buffers {
+        let b = Buffers(image: image)
+        var need = 0
+        XCTAssertEqual(vae_decoder_arena_size(b.image.baseAddress, image.count, &need), Int32(VAE_OK))
+        XCTAssertEqual(vae_decoder_init(b.state, MemoryLayout<vae_decoder_state>.size, b.image.baseAddress, image.count,
+                                        b.arena.baseAddress, need), Int32(VAE_OK))
+        return b
+    }
+
+    func testDigitSevenIsTheDocumentedTestVector() throws {
+        let doc = try String(contentsOfFile: Repo.path("docs/latent-generator.md"), encoding: .utf8)
+        let marker = "`vae-gen --digit 7 --seed 42 -n 100` prints\n`sha256 "
+        let start = try XCTUnwrap(doc.range(of: marker)).upperBound
+        let want = String(doc[start...].prefix(64))
+        let priors = try CheckpointReader.readClassPriors(Repo.checkpoint)
+        let b = state(ImagePriors.attach(priors, to: try CheckpointReader.readDecoderImage(Repo.checkpoint).image))
+        XCTAssertEqual(vae_decoder_class_count(b.state), 10)
+        var all = [UInt8](repeating: 0, count: 100 * 784)
+        all.withUnsafeMutableBufferPointer { p in
+            for i in 0..<100 { XCTAssertEqual(vae_generate_class(b.state, 42, UInt64(i), 7, p.baseAddress! + i * 784), Int32(VAE_OK)) }
+        }
+        var digest = [UInt8](repeating: 0, count: 32)
+        XCTAssertEqual(vae_sha256(all, all.count, &digest), Int32(VAE_OK))
+        XCTAssertEqual(digest.map { String(format: "%02x", $0) }.joined(), want)
+        // The latent call gives what generate decodes.
+        var z = [Float](repeating: 0, count: 64), px = [UInt8](repeating: 0, count: 784)
+        XCTAssertEqual(vae_class_latent(b.state, 42, 5, 7, &z), Int32(VAE_OK))
+        XCTAssertEqual(vae_decoder_decode(b.state, z, &px), Int32(VAE_OK))
+        XCTAssertEqual(px, Array(all[(5 * 784)..<(6 * 784)]))
+        XCTAssertEqual(vae_generate_class(b.state, 42, 0, 10, &px), Int32(VAE_ERR_NO_SUCH_CLASS))
+        XCTAssertEqual(vae_class_latent(b.state, 42, 0, UInt32.max, &z), Int32(VAE_ERR_NO_SUCH_CLASS))
+        XCTAssertEqual(vae_generate_class(b.state, 42, 0, 0, nil), Int32(VAE_ERR_BAD_ARGUMENT))
+        XCTAssertEqual(vae_generate_class(nil, 42, 0, 0, &px), Int32(VAE_ERR_BAD_ARGUMENT))
+    }
+
+    func testAnImageWithoutPriorsSaysSo() throws {
+        let b = state(try CheckpointReader.readDecoderImage(Repo.checkpoint, precision: .int8).image)
+        XCTAssertEqual(vae_decoder_class_count(b.state), 0)
+        var px = [UInt8](repeating: 0, count: 784)
+        XCTAssertEqual(vae_generate_class(b.state, 42, 0, 0, &px), Int32(VAE_ERR_NO_SUCH_CLASS))
+        XCTAssertTrue(String(cString: vae_status_string(Int32(VAE_ERR_NO_SUCH_CLASS))).contains("--priors"))
+        XCTAssertTrue(String(cString: vae_status_string(Int32(VAE_ERR_BAD_CLASS_PRIORS))).contains("class priors"))
+        XCTAssertEqual(vae_decoder_class_count(nil), 0)
     }
 }
