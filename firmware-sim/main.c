@@ -16,18 +16,21 @@
    its sizes (VAE_IMAGE_ARENA_BYTES, VAE_IMAGE_LATENT, VAE_IMAGE_PIXELS). */
 #include "image.h"
 
-/* The state: VAE_DECODER_STATE_SIZE (1024) serves every build; this firmware gives it what the
-   Cortex-M build needs (708 bytes, printed below) plus a little, since RAM is the budget that
+/* The state: VAE_DECODER_STATE_SIZE (2048) serves every build; this firmware gives it what the
+   Cortex-M build needs (725 bytes, printed below) plus a little, since RAM is the budget that
    binds. vae_decoder_init refuses a state smaller than vae_decoder_state_size(). */
 #ifndef FW_STATE_BYTES
-#define FW_STATE_BYTES 768
+#define FW_STATE_BYTES 744
 #endif
 static __attribute__((aligned(VAE_DECODER_STATE_ALIGN))) unsigned char state_mem[FW_STATE_BYTES];
 #define state (*(vae_decoder_state *)state_mem)
 static float arena[VAE_IMAGE_ARENA_BYTES / sizeof(float)];
 static float latent[VAE_IMAGE_LATENT];
-static uint8_t pixels[VAE_IMAGE_PIXELS];
-static __attribute__((aligned(16))) uint8_t bad[64 + 48];   /* room for a doctored header */
+/* The pixels' buffer also holds the doctored headers of the bad-image checks, which run before
+   any decoding: RAM is the budget that binds, and a buffer of its own cost the stack 112 bytes. */
+static __attribute__((aligned(16))) uint8_t pixels[VAE_IMAGE_PIXELS];
+#define bad pixels
+#define BAD_BYTES (64 + 48)   /* room for a doctored header */
 
 /* ---- printing without a C library ---- */
 static char line[160];
@@ -66,20 +69,20 @@ static int check(const char *name, const void *image, size_t len, size_t arena_s
 
 static int bad_image_checks(void) {
     int ok = 1;
-    for (unsigned i = 0; i < sizeof bad; i++) bad[i] = vae_image[i];
+    for (unsigned i = 0; i < BAD_BYTES; i++) bad[i] = vae_image[i];
     bad[0] = 'X';
-    ok &= check("bad-magic", bad, sizeof bad, sizeof arena, VAE_ERR_BAD_MAGIC);
+    ok &= check("bad-magic", bad, BAD_BYTES, sizeof arena, VAE_ERR_BAD_MAGIC);
     ok &= check("truncated", vae_image, vae_image_len - 1, sizeof arena, VAE_ERR_TRUNCATED);
     ok &= check("misaligned", vae_image + 2, vae_image_len - 2, sizeof arena, VAE_ERR_MISALIGNED);
     ok &= check("null-image", 0, vae_image_len, sizeof arena, VAE_ERR_BAD_ARGUMENT);
     ok &= check("arena-too-small", vae_image, vae_image_len, 64, VAE_ERR_ARENA_TOO_SMALL);
     /* Fields >= 2^31 would trap a 32-bit Int conversion: refused instead. */
-    for (unsigned i = 0; i < sizeof bad; i++) bad[i] = vae_image[i];
+    for (unsigned i = 0; i < BAD_BYTES; i++) bad[i] = vae_image[i];
     bad[8] = bad[9] = bad[10] = 0xFF; bad[11] = 0xFF;
-    ok &= check("huge-length", bad, sizeof bad, sizeof arena, VAE_ERR_TRUNCATED);
-    for (unsigned i = 0; i < sizeof bad; i++) bad[i] = vae_image[i];
+    ok &= check("huge-length", bad, BAD_BYTES, sizeof arena, VAE_ERR_TRUNCATED);
+    for (unsigned i = 0; i < BAD_BYTES; i++) bad[i] = vae_image[i];
     bad[23] = 0x80;   /* latent dimension 2^31 + 64 */
-    ok &= check("huge-latent", bad, sizeof bad, sizeof arena, VAE_ERR_EXCEEDS_CAPACITY);
+    ok &= check("huge-latent", bad, BAD_BYTES, sizeof arena, VAE_ERR_EXCEEDS_CAPACITY);
     ok &= vae_generate(&state, 1, 2, pixels) == VAE_ERR_BAD_ARGUMENT;   /* the failed init left it unusable */
     return ok;
 }
@@ -143,6 +146,36 @@ int main(void) {
     vae_sha256(pixels, VAE_IMAGE_PIXELS, digest2);
     int generate_ok = same(digest, digest2, 32);
 
+    /* Class priors (docs/checkpoint-format.md 2.2): a firmware built with FW_EXPECT_CLASSES holds
+       an image that carries them, and image 0 of every class must be the trainer's class golden. */
+    int classes_ok = 1;
+#ifdef FW_EXPECT_CLASSES
+    classes_ok = vae_decoder_class_count(&state) == FW_EXPECT_CLASSES && GOLDEN_CLASSES == FW_EXPECT_CLASSES;
+    uint32_t class_matches = 0;
+    for (uint32_t c = 0; classes_ok && c < GOLDEN_CLASSES; c++) {
+        int32_t crc = vae_generate_class(&state, GOLDEN_SEED, 0, c, pixels);
+        vae_sha256(pixels, VAE_IMAGE_PIXELS, digest);
+        int ok = crc == VAE_OK && same(digest, golden_class_digest[c], 32);
+        class_matches += (uint32_t)ok;
+        char *q = put_str(line, "fw: class ");
+        q = put_uint(q, c);
+        q = put_str(q, " image 0 sha256 ");
+        q = put_hex(q, digest, 32);
+        q = put_str(q, ok ? " golden" : " DIFFERS");
+        emit(q);
+    }
+    classes_ok = classes_ok && class_matches == GOLDEN_CLASSES &&
+                 vae_generate_class(&state, GOLDEN_SEED, 0, FW_EXPECT_CLASSES, pixels) == VAE_ERR_NO_SUCH_CLASS;
+    {
+        char *q = put_str(line, "fw: ");
+        q = put_uint(q, class_matches);
+        q = put_str(q, "/");
+        q = put_uint(q, FW_EXPECT_CLASSES);
+        q = put_str(q, classes_ok ? " class digests equal the goldens" : " class digests equal the goldens: CLASS CHECK FAILED");
+        emit(q);
+    }
+#endif
+
     char *p = put_str(line, "fw: stack peak ");
     p = put_uint(p, (uint32_t)board_stack_peak());
     p = put_str(p, " of ");
@@ -162,7 +195,7 @@ int main(void) {
     p = put_str(p, " digests equal the goldens");
     p = put_str(p, generate_ok ? "; vae_generate agrees" : "; vae_generate DISAGREES");
     emit(p);
-    int pass = matches == GOLDEN_COUNT && generate_ok;
+    int pass = matches == GOLDEN_COUNT && generate_ok && classes_ok;
     board_puts(pass ? "fw: PASS\n" : "fw: FAIL\n");
     return pass ? 0 : 1;
 }

@@ -32,7 +32,8 @@ mkdir -p "$OUT"
 
 EXPORTS=(vae_decoder_state_size vae_decoder_state_align vae_decoder_arena_size vae_decoder_max_arena_size
          vae_decoder_init vae_decoder_precision vae_decoder_latent_dim vae_decoder_pixel_count
-         vae_latent vae_decoder_decode vae_decoder_decode_float vae_generate vae_sha256 vae_status_string)
+         vae_latent vae_decoder_decode vae_decoder_decode_float vae_generate vae_sha256 vae_status_string
+         vae_decoder_class_count vae_class_latent vae_generate_class)
 "$TB/wasm-ld" --no-entry --gc-sections --strip-all --import-memory -z stack-size=65536 --stack-first \
   "${EXPORTS[@]/#/--export=}" --export=__heap_base \
   "$OUT/VAEDecoder.o" "$OUT/support.o" -o "$OUT/vae.wasm"

@@ -12,6 +12,9 @@ public struct Decoder {
     /// What the path keeps per layer for the decoder's lifetime (KernelPath.persistentBytes),
     /// layer after layer; nil if nothing.
     let persistent: UnsafeMutableRawPointer?
+    /// KernelPath.int8Blocked(model), asked once here: asked per decode, it passed the whole
+    /// model by value, and that copy was the deepest frame of a Cortex-M0 firmware's stack.
+    let int8BlockedLayout: Bool
 
     /// Bytes of one activation buffer, rounded up so that the next one stays 16-byte aligned.
     static func bufferBytes(_ model: DecoderModel) -> Int { (model.maxActivationBytes + 15) & ~15 }
@@ -19,13 +22,13 @@ public struct Decoder {
     /// Arena bytes `model` needs with `path`: two activation buffers and the path's scratch.
     public static func arenaBytes(for model: DecoderModel, path: KernelPath = .automatic) -> Int {
         var s = 0
-        for i in 0..<model.layerCount { s = max(s, path.scratchBytes(model.layers[i], model.precision)) }
+        for i in 0..<model.layerCount { s = max(s, path.scratchBytes(model.layer(i), model.precision)) }
         return 2 * bufferBytes(model) + ((s + 63) & ~63) + persistentBytes(model, path)
     }
 
     static func persistentBytes(_ model: DecoderModel, _ path: KernelPath) -> Int {
         var p = 0
-        for i in 0..<model.layerCount { p += path.persistentBytes(model.layers[i], model.precision) }
+        for i in 0..<model.layerCount { p += path.persistentBytes(model.layer(i), model.precision) }
         return p
     }
 
@@ -48,17 +51,18 @@ public struct Decoder {
         guard arena.count >= Decoder.arenaBytes(for: model, path: path) else { throw .arenaTooSmall }
         self.model = model
         self.path = path
+        int8BlockedLayout = KernelPath.int8Blocked(model)
         bufferA = base
         bufferB = base + Decoder.bufferBytes(model)
         scratch = base + 2 * Decoder.bufferBytes(model)
         if Decoder.persistentBytes(model, path) > 0 {
             var s = 0
-            for i in 0..<model.layerCount { s = max(s, path.scratchBytes(model.layers[i], model.precision)) }
+            for i in 0..<model.layerCount { s = max(s, path.scratchBytes(model.layer(i), model.precision)) }
             var p = scratch + ((s + 63) & ~63)
             persistent = p
             for i in 0..<model.layerCount {
-                path.prepare(model.layers[i], model.precision, into: p)
-                p += path.persistentBytes(model.layers[i], model.precision)
+                path.prepare(model.layer(i), model.precision, into: p)
+                p += path.persistentBytes(model.layer(i), model.precision)
             }
         } else {
             persistent = nil
@@ -69,7 +73,7 @@ public struct Decoder {
     @inline(__always)
     func persistent(_ i: Int) -> UnsafeRawPointer? {
         guard var p = persistent else { return nil }
-        for j in 0..<i { p += path.persistentBytes(model.layers[j], model.precision) }
+        for j in 0..<i { p += path.persistentBytes(model.layer(j), model.precision) }
         return UnsafeRawPointer(p)
     }
 
@@ -81,9 +85,9 @@ public struct Decoder {
     /// Layer i alone, from `input` to `output` (for per-layer benchmarks): floats for a float32
     /// image, the layer's integer tensors for an int8 one.
     public func runLayer(_ i: Int, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
-        let l = model.layers[i]
+        let l = model.layer(i)
         if Precision.int8.isBuilt && model.precision == .int8 {
-            path.runInt8(l, input, output, scratch: scratch, persistent: persistent(i), blocked: KernelPath.int8Blocked(model))
+            path.runInt8(l, input, output, scratch: scratch, persistent: persistent(i), blocked: int8BlockedLayout)
             return
         }
         run(l, input.assumingMemoryBound(to: Float.self), output.assumingMemoryBound(to: Float.self))
@@ -139,7 +143,7 @@ public struct Decoder {
         let s = scratch.assumingMemoryBound(to: Float.self)
         for i in 0..<model.layerCount {
             let dst = i == model.layerCount - 1 ? out : (i % 2 == 0 ? bufferA : bufferB).assumingMemoryBound(to: Float.self)
-            path.run(model.layers[i], src, dst, scratch: s)
+            path.run(model.layer(i), src, dst, scratch: s)
             src = UnsafePointer(dst)
         }
     }
@@ -159,10 +163,10 @@ public struct Decoder {
             q[j] = Int8Math.quantiseLatent(latent[j], inverseScale: model.latentInverseScale, qmax: model.latentQmax)
         }
         var src = UnsafeRawPointer(bufferB)
-        let blocked = path == .blocked && KernelPath.int8Blocked(model)
+        let blocked = path == .blocked && int8BlockedLayout
         for i in 0..<model.layerCount {
             let dst = i == model.layerCount - 1 ? UnsafeMutableRawPointer(pixels) : (i % 2 == 0 ? bufferA : bufferB)
-            path.runInt8(model.layers[i], src, dst, scratch: scratch, persistent: path == self.path ? persistent(i) : nil,
+            path.runInt8(model.layer(i), src, dst, scratch: scratch, persistent: path == self.path ? persistent(i) : nil,
                          blocked: blocked)
             src = UnsafeRawPointer(dst)
         }

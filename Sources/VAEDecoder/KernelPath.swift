@@ -140,9 +140,9 @@ public enum KernelPath: Int32, CaseIterable {
     /// tensor is int16, and the first layer's input rows are of side 2, where natural and
     /// de-interleaved order agree (the latent is written naturally).
     static func int8Blocked(_ model: DecoderModel) -> Bool {
-        guard model.precision == .int8, model.layerCount >= 1, model.layers[0].inSide == 2 else { return false }
+        guard model.precision == .int8, model.layerCount >= 1, model.layer(0).inSide == 2 else { return false }
         for i in 0..<model.layerCount {
-            let l = model.layers[i]
+            let l = model.layer(i)
             guard l.input.width == 2, l.output.width == 2 || i == model.layerCount - 1,
                   int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide, l.outSide & 1 == 0 else { return false }
         }

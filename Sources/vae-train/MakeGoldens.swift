@@ -74,7 +74,7 @@ struct MakeGoldens: ParsableCommand {
         do { try AtomicFile.write(Array(digests.utf8), to: (out as NSString).appendingPathComponent("digests.txt")) } catch { fail("\(error)") }
         print("vae-train: goldens for seeds \(seeds.map(String.init).joined(separator: ", ")) written to \(out)")
         if let int8 = ck.int8DecoderImage {
-            writeInt8Goldens(int8, config: ck.config, checkpointSHA: SHA256.hex(of: fileBytes))
+            writeInt8Goldens(int8, config: ck.config, checkpointSHA: SHA256.hex(of: fileBytes), priors: ck.classPriors)
         } else {
             print("vae-train: \(checkpoint) has no int8 decoder (DEC8 section), so no int8 goldens; make one with `vae-train quantise --checkpoint \(checkpoint) --data DIR`")
         }
@@ -94,7 +94,11 @@ extension MakeGoldens {
 
     /// The int8 goldens: the trainer's reference (Int8Reference, plain loops over the integers
     /// its own parser reads from the DEC8 image), never the runtime's kernels, which they test.
-    func writeInt8Goldens(_ image: [UInt8], config: ModelConfig, checkpointSHA: String) {
+    ///
+    /// With class priors, also image 0 of every class for each seed (trainer-int8-classes-seedS.bin,
+    /// K x 784 bytes, and "seed S class C image 0" digests): the latent is ClassLatent.fill over the
+    /// PRIO arrays, decoded by Int8Reference; firmware-sim holds vae_generate_class to them.
+    func writeInt8Goldens(_ image: [UInt8], config: ModelConfig, checkpointSHA: String, priors: ClassPriors?) {
         let d: Int8Decoder
         do { d = try Int8ImageBuilder.parse(image, path: checkpoint) } catch { fail("\(error)") }
         let px = d.outputChannels * d.outputSide * d.outputSide
@@ -107,6 +111,23 @@ extension MakeGoldens {
             let u8 = images.flatMap { $0 }
             for (i, img) in images.enumerated() { digests += "seed \(seed) image \(i) sha256 \(SHA256.hex(of: img))\n" }
             digests += "seed \(seed) all\(count) sha256 \(SHA256.hex(of: u8))\n"
+            if let p = priors {
+                var z = [Float](repeating: 0, count: p.latent)
+                let classes: [[UInt8]] = (0..<p.classes).map { c in
+                    ClassLatent.fill(seed: seed, image: 0, latent: p.latent, mean: p.means[c], scale: p.scales[c], full: p.kind == .full, into: &z)
+                    return Int8Reference.decode(d, latent: z)
+                }
+                for (c, img) in classes.enumerated() { digests += "seed \(seed) class \(c) image 0 sha256 \(SHA256.hex(of: img))\n" }
+                let stem = "trainer-int8-classes-seed\(seed)", all = classes.flatMap { $0 }
+                do {
+                    let same = unchanged(all, stem)
+                    try AtomicFile.write(all, to: (out as NSString).appendingPathComponent(stem + ".bin"))
+                    if !same {
+                        let grid = Grid.compose(classes, tileWidth: d.outputSide, tileHeight: d.outputSide, gap: 2, scale: 3)
+                        try AtomicFile.write(PNG.encode(grid), to: (out as NSString).appendingPathComponent(stem + ".png"))
+                    }
+                } catch { fail("\(error)") }
+            }
             do {
                 let same = unchanged(u8, "trainer-int8-seed\(seed)")
                 try AtomicFile.write(u8, to: (out as NSString).appendingPathComponent("trainer-int8-seed\(seed).bin"))

@@ -28,6 +28,28 @@ final class Int8GoldenTests: XCTestCase {
         }
     }
 
+    /// The image with the checkpoint's class priors attached: vae_generate_class's path gives the
+    /// trainer's class goldens (ClassLatent over the PRIO arrays, Int8Reference), on every path.
+    func testClassDigitsAreTheTrainersClassGoldens() throws {
+        let priors = try CheckpointReader.readClassPriors(Repo.checkpoint)
+        let image = ImagePriors.attach(priors, to: try CheckpointReader.readDecoderImage(Repo.checkpoint, precision: .int8).image)
+        let digests = try String(contentsOfFile: Repo.golden("digests-int8.txt"), encoding: .utf8)
+        for path in KernelPath.available {
+            let rt = try LoadedDecoder(image: image, path: path)
+            XCTAssertEqual(rt.model.classCount, 10)
+            for seed: UInt64 in [0, 42, 2026] {
+                let golden = try Data(contentsOf: URL(fileURLWithPath: Repo.golden("trainer-int8-classes-seed\(seed).bin"))).map { $0 }
+                XCTAssertEqual(golden.count, 10 * 784)
+                var px = [UInt8](repeating: 0, count: 784)
+                for c in 0..<10 {
+                    try rt.decoder.generate(seed: seed, index: 0, classIndex: c, latentScratch: rt.latent, pixels: &px)
+                    XCTAssertEqual(px, Array(golden[(c * 784)..<((c + 1) * 784)]), "\(path.name), seed \(seed), class \(c)")
+                    XCTAssertTrue(digests.contains("seed \(seed) class \(c) image 0 sha256 \(sha256Hex(px))"))
+                }
+            }
+        }
+    }
+
     func testTheGoldensAreNotTheFloatImages() throws {
         // int8 is close to float32 but not equal: a test that compared float with float would pass too.
         let a = try Data(contentsOf: URL(fileURLWithPath: Repo.golden("trainer-int8-seed42.bin"))).map { $0 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Build-time helpers for the C interface and the firmware (standard library only).
+"""Build-time helpers for the C interface and the firmware (standard library only; `priors` takes
+the spec's writer from python/vaebridge, which needs numpy).
 
   vaed.py extract CHECKPOINT OUT.vaed           the float32 decoder image (DEC section, inflated, CRCs checked)
   vaed.py extract8 CHECKPOINT OUT.vaed          the int8 decoder image (DEC8 section)
   vaed.py carray IMAGE.vaed OUT.c SYMBOL          the image as an aligned const C array (.rodata), and OUT.h
   vaed.py info IMAGE.vaed                         architecture, arena floats, MACs
-  vaed.py goldens DIGESTS.txt SEED N OUT.h        per-image digests of seed SEED, images 0..N-1, as C
+  vaed.py priors CHECKPOINT IMAGE.vaed          the checkpoint's class priors (PRIO) attached to the image, in place
+                                                  (docs/checkpoint-format.md 2.2, python/vaebridge/priors.py)
+  vaed.py goldens DIGESTS.txt SEED N OUT.h        per-image digests of seed SEED, images 0..N-1, as C (and, when
+                                                  the digests have them, image 0 of every class)
 
 Formats: docs/checkpoint-format.md (checkpoint v1, decoder image VAED v1).
 """
@@ -51,7 +55,8 @@ def extract(ckpt_path, section=b"DEC "):
             die("%s: %s section raw length or CRC mismatch" % (ckpt_path, name))
         return img
     die("%s: no %s section%s" % (ckpt_path, section.decode().strip(),
-        " (make the int8 decoder with vae-train quantise)" if section == b"DEC8" else ""))
+        " (make the int8 decoder with vae-train quantise)" if section == b"DEC8" else
+        " (fit class priors with vae-train fit-priors)" if section == b"PRIO" else ""))
 
 
 def parse(img):
@@ -138,7 +143,27 @@ def goldens(digests_path, seed, n, out_path):
     for i in range(n):
         lines.append("  %s," % arr(per[i]))
     lines.append("};")
+    classes = {}
+    for line in open(digests_path):
+        f = line.split()
+        if len(f) == 8 and f[0] == "seed" and f[2] == "class" and f[4] == "image" and f[5] == "0" and f[6] == "sha256" \
+                and int(f[1]) == seed:
+            classes[int(f[3])] = f[7]
+    if classes:
+        if sorted(classes) != list(range(len(classes))):
+            die("%s: class digests of seed %d are not classes 0..%d" % (digests_path, seed, len(classes) - 1))
+        lines += ["#define GOLDEN_CLASSES %d" % len(classes),
+                  "static const uint8_t golden_class_digest[GOLDEN_CLASSES][32] = {"]
+        lines += ["  %s," % arr(classes[c]) for c in range(len(classes))]
+        lines.append("};")
     open(out_path, "w").write("\n".join(lines) + "\n")
+
+
+def attach_priors(ckpt_path, img_path):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "python"))
+    from vaebridge.priors import attach_priors as attach
+    img = attach(open(img_path, "rb").read(), extract(ckpt_path, b"PRIO"))
+    open(img_path, "wb").write(img)
 
 
 def main(a):
@@ -154,6 +179,8 @@ def main(a):
               (i["total"], i["latent"], i["pixels"], i["max_activation"], i["macs"], i["weight_type"]))
         for (ic, oc, k, s, o, act, width) in i["layers"]:
             print("  convT %2d -> %2d  k%-2d  %2dx%-2d -> %2dx%-2d  act %d  out width %d" % (ic, oc, k, s, s, o, o, act, width))
+    elif len(a) == 3 and a[0] == "priors":
+        attach_priors(a[1], a[2])
     elif len(a) == 5 and a[0] == "goldens":
         goldens(a[1], int(a[2]), int(a[3]), a[4])
     else:
