@@ -90,30 +90,45 @@ final class Int8RuntimeTests: XCTestCase {
         }
     }
 
+    /// `bytes` decoded on every path equals the reference kernel's pixels for `count` latents,
+    /// which take more than `distinct` pixel values (a decoder writing constants would pass).
+    func checkEveryPath(_ bytes: [UInt8], count: Int, distinct: Int, _ what: String) throws {
+        let ref = try LoadedDecoder(image: bytes, path: .reference)
+        XCTAssertEqual(ref.model.precision, .int8)
+        let lats = latents(count, ref.model.latent)
+        func pixels(_ d: LoadedDecoder, _ z: [Float]) -> [UInt8] {
+            var px = [UInt8](repeating: 0, count: d.model.pixelCount)
+            z.withUnsafeBufferPointer { d.decoder.decode(latent: $0.baseAddress!, pixels: &px) }
+            return px
+        }
+        let want = lats.map { pixels(ref, $0) }
+        XCTAssertGreaterThan(Set(want.joined()).count, distinct, "\(what): too few distinct pixels to tell kernels apart")
+        for path in KernelPath.available where path != .reference {
+            let d = try LoadedDecoder(image: bytes, path: path)
+            for (j, z) in lats.enumerated() { XCTAssertEqual(pixels(d, z), want[j], "\(path.name), \(what), latent \(j)") }
+        }
+    }
+
     func testEveryPathGivesTheReferenceBytes() throws {
         for seed in [UInt64(1), 2, 3] {
             var spec = Int8TestImage.standard
             spec.seed = seed
-            let bytes = spec.bytes()
-            let ref = try LoadedDecoder(image: bytes, path: .reference)
-            XCTAssertEqual(ref.model.precision, .int8)
-            let lats = latents(24, ref.model.latent)
-            var want = [[UInt8]]()
-            for z in lats {
-                var px = [UInt8](repeating: 0, count: ref.model.pixelCount)
-                z.withUnsafeBufferPointer { ref.decoder.decode(latent: $0.baseAddress!, pixels: &px) }
-                want.append(px)
-            }
-            // Not all one value: the test would pass for a decoder that writes constants.
-            XCTAssertGreaterThan(Set(want.joined()).count, 8, "seed \(seed): the random image decodes to too few distinct pixels")
-            for path in KernelPath.available where path != .reference {
-                let d = try LoadedDecoder(image: bytes, path: path)
-                for (z, w) in zip(lats, want) {
-                    var px = [UInt8](repeating: 0, count: d.model.pixelCount)
-                    z.withUnsafeBufferPointer { d.decoder.decode(latent: $0.baseAddress!, pixels: &px) }
-                    XCTAssertEqual(px, w, "\(path.name), image seed \(seed)")
-                }
-            }
+            try checkEveryPath(spec.bytes(), count: 24, distinct: 8, "image seed \(seed)")
+        }
+    }
+
+    /// The host kernels block output channels by up to 8 (narrow first layers and rows of at most
+    /// 16 columns) and by 4 (wider rows): channel counts around those blocks, every path against
+    /// the reference.
+    func testEveryPathOnOtherChannelCounts() throws {
+        for (i, (c0, c1)) in [(1, 2), (3, 7), (8, 8), (9, 12), (16, 5)].enumerated() {
+            var spec = Int8TestImage(layers: [
+                .init(inC: 4, outC: c0, k: 9, act: .leakyReLU, width: 2, zp: 0, qmin: -32767, qmax: 32767),   // 2 -> 10, narrow
+                .init(inC: c0, outC: c1, k: 5, act: .relu, width: 1, zp: -20, qmin: -128, qmax: 127),         // 10 -> 14, one vector
+                .init(inC: c1, outC: 1, k: 3, act: .sigmoid, width: 0, zp: 0, qmin: 0, qmax: 0),              // 14 -> 16 pixels
+            ])
+            spec.seed = UInt64(10 + i)
+            try checkEveryPath(spec.bytes(), count: 6, distinct: 3, "channels \(c0), \(c1)")
         }
     }
 
