@@ -66,6 +66,8 @@ public enum FuzzSupport {
     /// The seeds of every harness: the tiny model's, and the shipped checkpoint's if it is there.
     public static func decoderImageSeeds() -> [(String, [UInt8])] {
         var s = [("tiny-float32.vaed", tinyDecoderImage())]
+        // (Fuzz/corpus/*/tiny-float32-priors.vaed, the tiny image with three full class priors,
+        // was written once by python/vaebridge's attach_priors: a second writer of the format.)
         let shipped = "checkpoints/vae-mnist.vaeckpt"
         if let f = try? CheckpointReader.readDecoderImage(shipped).image { s.append(("shipped-float32.vaed", f)) }
         if let q = try? CheckpointReader.readDecoderImage(shipped, precision: .int8).image { s.append(("shipped-int8.vaed", q)) }

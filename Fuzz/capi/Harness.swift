@@ -1,5 +1,5 @@
 // libFuzzer: the C interface as a C caller uses it (vae_decoder_arena_size, vae_decoder_init,
-// vae_generate), with caller-owned, exactly sized buffers so that ASan sees any read or write
+// vae_generate, and vae_generate_class when the image has class priors), with caller-owned, exactly sized buffers so that ASan sees any read or write
 // past them. The CRC is re-signed first. The interface must return a status, never trap.
 import CVAEDecoder
 import FuzzSupport
@@ -33,5 +33,11 @@ public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let px = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
     defer { px.deallocate() }
     if vae_generate(state, 42, 0, px) != 0 { abort() }
+    // Class priors (minor 2 images): every class the image says it has must draw; the next is refused.
+    let classes = vae_decoder_class_count(state)
+    if classes > 0 {
+        if vae_generate_class(state, 42, 0, UInt32(classes - 1), px) != 0 { abort() }
+        if vae_generate_class(state, 42, 0, UInt32(classes), px) != Int32(VAE_ERR_NO_SUCH_CLASS) { abort() }
+    }
     return 0
 }

@@ -1,5 +1,5 @@
 // libFuzzer: the runtime's loader (DecoderModel) and, when it accepts, a decode of two images
-// through LoadedDecoder (the kernels vae-gen runs). The CRC is re-signed first, so mutations
+// through LoadedDecoder (the kernels vae-gen runs), and of a class digit when it has priors. The CRC is re-signed first, so mutations
 // reach the checks behind it. Anything but a thrown DecoderError (a trap, an out-of-bounds
 // read under ASan) is a finding.
 import FuzzSupport
@@ -20,5 +20,8 @@ public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     defer { px.deallocate() }
     rt.generate(seed: 42, index: 0, pixels: px)
     rt.generate(seed: 7, index: 3, pixels: px)
+    if rt.model.classCount > 0 {
+        try? rt.decoder.generate(seed: 42, index: 1, classIndex: rt.model.classCount - 1, latentScratch: rt.latent, pixels: px)
+    }
     return 0
 }
