@@ -108,6 +108,7 @@ final class Int8RuntimeTests: XCTestCase {
             XCTAssertGreaterThan(Set(want.joined()).count, 8, "seed \(seed): the random image decodes to too few distinct pixels")
             for path in KernelPath.available where path != .reference {
                 let d = try LoadedDecoder(image: bytes, path: path)
+                XCTAssertEqual(lats.count, want.count)
                 for (z, w) in zip(lats, want) {
                     var px = [UInt8](repeating: 0, count: d.model.pixelCount)
                     z.withUnsafeBufferPointer { d.decoder.decode(latent: $0.baseAddress!, pixels: &px) }
