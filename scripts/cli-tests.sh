@@ -4,6 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release}
+for b in vae-train vae-gen; do
+  [ -x "$BIN/$b" ] || { echo "cli-tests: no $BIN/$b; build first (swift build -c release) or set BIN"; echo "cli-tests: 0 passed, 1 failed"; exit 1; }
+done
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 FIX=Tests/TrainerTests/Fixtures
 pass=0; fail=0
@@ -105,7 +108,21 @@ else bad "vae-train experiments run, resume, skip: $(cat "$T/ex.log" "$T/ex2.log
 expect_error "experiments --seeds" "--seeds must be comma-separated" $BIN/vae-train experiments --epochs 1 --seeds 1,x --out "$T/o9"
 expect_error "experiments --variants" "'9-layer' is not one of" $BIN/vae-train experiments --epochs 1 --variants 9-layer --out "$T/o9"
 
-# vae-gen
+# vae-gen against the committed goldens: 16 digits of every golden seed give the "all16" digest
+# of digests.txt (float32) and digests-int8.txt (int8), for both shipped models.
+G=Tests/DecoderTests/Goldens
+for spec in "$G/digests.txt:checkpoints/vae-mnist.vaeckpt:float32" "$G/digests-int8.txt:checkpoints/vae-mnist.vaeckpt:int8" \
+            "$G/fashion-mnist/digests.txt:checkpoints/vae-fashion-mnist.vaeckpt:float32" "$G/fashion-mnist/digests-int8.txt:checkpoints/vae-fashion-mnist.vaeckpt:int8"; do
+  IFS=: read -r dig ck prec <<<"$spec"
+  seeds=$(sed -n 's/^seed \([0-9]*\) all16 sha256 [0-9a-f]*$/\1/p' "$dig")
+  [ "$(echo $seeds)" = "0 42 2026" ] && ok || bad "$dig: the golden seeds are '$(echo $seeds)', not 0 42 2026"
+  for s in $seeds; do
+    want=$(sed -n "s/^seed $s all16 sha256 //p" "$dig")
+    got=$($BIN/vae-gen --checkpoint "$ck" --precision "$prec" --seed "$s" -n 16 --out "$T/golden" 2>&1 | sed -n 's/^sha256 //p')
+    [ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "vae-gen --checkpoint $ck --precision $prec --seed $s -n 16: sha256 '$got', $dig says '$want'"
+  done
+done
+
 out=$($BIN/vae-gen --seed 42 -n 100 --out "$T/gen" --checkpoint checkpoints/vae-mnist.vaeckpt 2>&1)
 if [ $? -eq 0 ] && grep -q '^sha256 [0-9a-f]\{64\}$' <<<"$out" && [ -s "$T/gen/grid.png" ]; then ok; else bad "vae-gen: $out"; fi
 out2=$($BIN/vae-gen --seed 42 -n 100 --out "$T/gen2" --each pgm 2>&1)

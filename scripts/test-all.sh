@@ -7,56 +7,55 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --firmware --web || exit 1
 
 LOG=$(mktemp); trap 'rm -f "$LOG"' EXIT
-bad_stages=0
+bad_stages=0 status=0
 stage() {
   local name="$1"; shift
   echo "=== $name"
   local t0=$SECONDS
-  if "$@" 2>&1 | tee "$LOG"; then echo "=== $name: ok ($((SECONDS - t0)) s)"
-  else echo "=== $name: FAILED ($((SECONDS - t0)) s)"; bad_stages=$((bad_stages + 1)); fi
+  "$@" 2>&1 | tee "$LOG"; status=${PIPESTATUS[0]}
+  if [ "$status" -eq 0 ]; then echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else echo "=== $name: FAILED, exit $status ($((SECONDS - t0)) s)"; bad_stages=$((bad_stages + 1)); fi
 }
 
-# Counts of individual tests, from each stage's own summary line.
+# Counts of individual tests of the stage just run (scripts/count-tests.sh: tests, not
+# assertions; a stage that crashed or ran nothing counts as a failed test).
 passed=0; failed=0
-count_xctest() {   # "Executed N tests, with F failures" of the whole run
-  local line; line=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$LOG" | tail -1)
-  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-  local n f; n=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$line"); f=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$line")
-  passed=$((passed + n - f)); failed=$((failed + f))
-}
-count_plain() {    # "NAME: N passed, F failed"
-  local line; line=$(grep -E "[0-9]+ passed, [0-9]+ failed" "$LOG" | tail -1)
-  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-  passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line"))); failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+count() {   # count xctest | plain | phrase PHRASE
+  local kind="$1"; shift
+  local p f; read -r p f < <(scripts/count-tests.sh "$kind" "$LOG" "$status" "$@")
+  passed=$((passed + p)); failed=$((failed + f))
 }
 
-# Generated files first: a stale one would make every later stage test the wrong code.
+# The counter first: the closing line is only as honest as it is.
+stage "the suite's test counter (scripts/count-tests.sh on made-up logs)" scripts/count-tests-check.sh
+count plain
+# Generated files next: a stale one would make every later stage test the wrong code.
 stage "generated files are current" bash -c 'python3 firmware-sim/tools/gen_kernels.py --check && python3 scripts/gen_layout.py --check'
 stage "build (release)" swift build -c release
 stage "swift test (XCTest, release build)" swift test -c release -Xswiftc -enable-testing --disable-swift-testing
-count_xctest
+count xctest
 stage "command-line tests" scripts/cli-tests.sh
-count_plain
+count plain
 stage "kill -9 during training (checkpoints stay whole, resume is bit-identical)" scripts/kill-tests.sh
-count_plain
+count plain
 stage "libFuzzer + ASan (10 s per harness; committed crashers replayed)" scripts/fuzz.sh
-count_plain
+count plain
 stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
-count_plain
+count plain
 # The bridge (python/vaebridge): write, read, ONNX, and its files fed to the vae-gen just built.
 stage "vaebridge (Python, numpy only; no torch)" env VAE_GEN=.build/release/vae-gen python3 python/tests/test_vaebridge.py
-count_plain
+count plain
 stage "portability (qemu: x86-64 without AVX-512 or FMA, arm64; a consumer package by version)" scripts/portability-tests.sh
-count_plain
-if stage "firmware-sim (qemu: Cortex-M4F float32 and int8, Cortex-M0 int8)" firmware-sim/run.sh; then :; fi
-if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+count plain
+stage "firmware-sim (qemu: Cortex-M4F float32 and int8, Cortex-M0 int8)" firmware-sim/run.sh
+count phrase "all checks passed"
 # The second shipped model on the same cores: its own goldens (make-goldens), the same budgets.
-if stage "firmware-sim, Fashion-MNIST checkpoint" env CHECKPOINT=checkpoints/vae-fashion-mnist.vaeckpt \
-    GOLDENS=Tests/DecoderTests/Goldens/fashion-mnist firmware-sim/run.sh; then :; fi
-if grep -q "all checks passed" "$LOG"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+stage "firmware-sim, Fashion-MNIST checkpoint" env CHECKPOINT=checkpoints/vae-fashion-mnist.vaeckpt \
+    GOLDENS=Tests/DecoderTests/Goldens/fashion-mnist firmware-sim/run.sh
+count phrase "all checks passed"
 
 stage "web (WebAssembly: node against the goldens; the page in headless Chromium)" wasm/run.sh
-count_plain
+count plain
 [ $bad_stages -eq 0 ] || echo "test-all: $bad_stages stage(s) failed"
 echo "test-all: $passed passed, $failed failed"
 [ $failed -eq 0 ] && [ $bad_stages -eq 0 ]

@@ -75,16 +75,14 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(vae_sha256(px, px.count, &digest), Int32(VAE_OK))
         let hex = digest.map { String(format: "%02x", $0) }.joined()
         XCTAssertEqual(hex, SwiftRuntime.sha256OfImages(image: Self.image, seed: 42, count: 100))
-        if let vaeGen = VaeGen.sha256(seed: 42, n: 100) {
-            XCTAssertEqual(hex, vaeGen, "C interface and vae-gen disagree")
-        }
+        XCTAssertEqual(hex, try VaeGen.sha256(seed: 42, n: 100), "C interface and vae-gen disagree")
     }
 
     /// examples/c/generate.c, compiled with clang and linked against the host static library,
     /// prints the SHA-256 that vae-gen prints for seed 42, images 0..99.
     func testCExampleProgramMatchesVaeGen() throws {
-        let expected = VaeGen.sha256(seed: 42, n: 100)
-            ?? SwiftRuntime.sha256OfImages(image: Self.image, seed: 42, count: 100)
+        let expected = try VaeGen.sha256(seed: 42, n: 100)
+        XCTAssertEqual(expected, SwiftRuntime.sha256OfImages(image: Self.image, seed: 42, count: 100))
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("capi-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let (status, text) = try Shell.run(Repo.path("examples/c/run.sh"), ["--expect", expected], env: ["OUT": out])
@@ -277,17 +275,32 @@ enum Shell {
 }
 
 enum VaeGen {
-    /// What `vae-gen --seed S -n N` prints after "sha256 ", if this build has the vae-gen binary
-    /// beside the test bundle (scripts/test-all.sh builds it first); nil otherwise.
-    static func sha256(seed: UInt64, n: Int) -> String? {
+    /// The vae-gen binary beside the test bundle: `swift build --build-tests` (and
+    /// scripts/test-all.sh) builds it with the tests. A missing one is an error, not a skip:
+    /// a comparison that is skipped when the binary is absent would pass in exactly the build
+    /// that forgot it.
+    static func executable() throws -> String {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let exe = dir.appendingPathComponent("vae-gen").path
-        guard FileManager.default.isExecutableFile(atPath: exe) else { return nil }
+        guard FileManager.default.isExecutableFile(atPath: exe) else {
+            throw Missing(description: "\(exe): no vae-gen beside the test bundle; build it with the tests (swift build --build-tests)")
+        }
+        return exe
+    }
+    struct Missing: Error, CustomStringConvertible { let description: String }
+
+    /// What `vae-gen --seed S -n N [extra]` prints after "sha256 " (the shipped checkpoint
+    /// unless `extra` names another model).
+    static func sha256(seed: UInt64, n: Int, _ extra: [String] = ["--checkpoint", Repo.checkpoint]) throws -> String {
+        let exe = try executable()
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("vaegen-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        guard let (status, text) = try? Shell.run(exe, ["--seed", "\(seed)", "-n", "\(n)", "--checkpoint", Repo.checkpoint, "--out", out]),
-              status == 0 else { return nil }
-        return text.split(separator: "\n").first { $0.hasPrefix("sha256 ") }.map { String($0.dropFirst(7)) }
+        let args = ["--seed", "\(seed)", "-n", "\(n)", "--out", out] + extra
+        let (status, text) = try Shell.run(exe, args)
+        guard status == 0, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("sha256 ") }) else {
+            throw Missing(description: "vae-gen \(args.joined(separator: " ")) exited \(status) without a digest: \(text)")
+        }
+        return String(line.dropFirst(7))
     }
 }
 

@@ -18,7 +18,12 @@ final class FashionCheckpointTests: XCTestCase {
         let latents = TrainerDecoder.seededLatents(seed: 7, count: 200, latent: ck.config.latent)
         let expected = TrainerDecoder(config: ck.config, params: ck.params).decode(latents)
         var worst: Float = 0
-        for (l, e) in zip(latents, expected) { for (a, b) in zip(h.decodeFloat(l), e) { worst = max(worst, abs(a - b)) } }
+        XCTAssertEqual(expected.count, latents.count)
+        for (l, e) in zip(latents, expected) {
+            let got = h.decodeFloat(l)
+            XCTAssertEqual(got.count, e.count)
+            for (a, b) in zip(got, e) { worst = max(worst, abs(a - b)) }
+        }
         XCTAssertLessThanOrEqual(worst, 1e-4)
         // Not the digits model: the same latents give other pictures.
         let digits = try Harness()

@@ -23,8 +23,11 @@ final class GoldenImageTests: XCTestCase {
         let latents = TrainerDecoder.seededLatents(seed: 12345, count: 1000, latent: ck.config.latent)
         let expected = trainer.decode(latents)
         var worst: Float = 0
+        // zip stops at the shorter of the two: lengths first, or a short decode would pass.
+        XCTAssertEqual(expected.count, latents.count)
         for (l, e) in zip(latents, expected) {
             let got = h.decodeFloat(l)
+            XCTAssertEqual(got.count, e.count)
             for (a, b) in zip(got, e) { worst = max(worst, abs(a - b)) }
         }
         print("runtime vs trainer decoder, 1000 latents: max |difference| \(worst)")
@@ -74,6 +77,7 @@ final class GoldenImageTests: XCTestCase {
                 var lat = [Float](repeating: 0, count: h.model.latent)
                 lat.withUnsafeMutableBufferPointer { LatentGenerator.fill(seed: 99, image: UInt64(i), latent: h.model.latent, into: $0.baseAddress!) }
                 let a = h.decodeFloat(lat), b = h.decodeReference(lat)
+                XCTAssertEqual(a.count, b.count, "\(path.name): pixel counts")
                 differing += zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count
             }
             XCTAssertEqual(differing, 0, "\(path.name): pixels whose float bits differ from the reference kernel's")
@@ -128,8 +132,10 @@ final class OtherArchitectureTests: XCTestCase {
         let latents = TrainerDecoder.seededLatents(seed: 5, count: 48, latent: config.latent)
         let expected = TrainerDecoder(config: config, params: params).decode(latents)
         var worst: Float = 0
+        XCTAssertEqual(expected.count, latents.count, file: file, line: line)
         for (l, e) in zip(latents, expected) {
             let got = rt.decodeFloat(l)
+            XCTAssertEqual(got.count, e.count, file: file, line: line)
             XCTAssertEqual(got.map(\.bitPattern), rt.decodeReference(l).map(\.bitPattern), "\(rt.decoder.path.name) vs reference", file: file, line: line)
             for (a, b) in zip(got, e) { worst = max(worst, abs(a - b)) }
         }

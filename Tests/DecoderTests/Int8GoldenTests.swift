@@ -21,6 +21,7 @@ final class Int8GoldenTests: XCTestCase {
                 let golden = try Data(contentsOf: URL(fileURLWithPath: Repo.golden("trainer-int8-seed\(seed).bin"))).map { $0 }
                 XCTAssertEqual(golden.count, 16 * 784)
                 let got = h.generate(seed: seed, count: 16)
+                XCTAssertEqual(got.count, golden.count, "\(path.name), seed \(seed): byte counts")
                 let differ = zip(got, golden).filter { $0 != $1 }.count
                 XCTAssertEqual(differ, 0, "\(path.name), seed \(seed): pixels that differ from Int8Reference's")
                 XCTAssertTrue(digests.contains("seed \(seed) image 0 sha256 \(sha256Hex(Array(golden[0..<784])))"))
@@ -54,6 +55,8 @@ final class Int8GoldenTests: XCTestCase {
         // int8 is close to float32 but not equal: a test that compared float with float would pass too.
         let a = try Data(contentsOf: URL(fileURLWithPath: Repo.golden("trainer-int8-seed42.bin"))).map { $0 }
         let b = try Data(contentsOf: URL(fileURLWithPath: Repo.golden("runtime-u8-seed42.bin"))).map { $0 }
+        XCTAssertEqual(a.count, 16 * 784)
+        XCTAssertEqual(b.count, 16 * 784)
         let differ = zip(a, b).filter { $0 != $1 }.count
         XCTAssertGreaterThan(differ, 0)
         XCTAssertLessThan(differ, a.count / 2)

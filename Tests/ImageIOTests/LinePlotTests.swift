@@ -114,6 +114,7 @@ final class LinePlotTests: XCTestCase {
                 XCTAssertTrue(v >= ticks.lo - tolerance && v <= ticks.hi + tolerance, "tick \(v) outside \(ticks.lo)...\(ticks.hi)")
             }
             // Labels parse back to the tick values (to the label's precision).
+            XCTAssertEqual(ticks.labels.count, ticks.values.count, "one label per tick")
             for (v, label) in zip(ticks.values, ticks.labels) {
                 guard let parsed = Double(label) else { XCTFail("unparsable label \(label)"); continue }
                 XCTAssertEqual(parsed, v, accuracy: span * 1e-3 + abs(v) * 1e-12, "label \(label) for \(v)")

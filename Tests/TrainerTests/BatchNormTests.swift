@@ -41,12 +41,15 @@ final class BatchNormTests: XCTestCase {
             let folded = TrainerDecoder(config: c.inference, params: BatchNormFold.inferenceParams(c, params: st.params, running: st.running))
                 .decode(latents)
             var worst: Float = 0
+            XCTAssertEqual(unfolded.count, latents.count)
+            XCTAssertEqual(folded.map(\.count), unfolded.map(\.count))
             for (u, f) in zip(unfolded, folded) { for (x, y) in zip(u, f) { worst = max(worst, abs(x - y)) } }
             print("batch norm folded vs unfolded (\(a)): largest pixel difference \(worst)")
             XCTAssertLessThan(worst, 2e-5)
             // Not a comparison of a model with itself: without the running statistics (identity
             // batch norm) the pixels differ.
             let identity = TrainerDecoder(config: c, params: st.params, running: TrainState(config: c, hyper: Hyper()).running).decode(latents)
+            XCTAssertEqual(identity.map(\.count), unfolded.map(\.count))
             XCTAssertGreaterThan(zip(identity, unfolded).map { zip($0, $1).map { abs($0 - $1) }.max()! }.max()!, 0.01)
         }
     }

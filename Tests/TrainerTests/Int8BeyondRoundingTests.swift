@@ -40,6 +40,8 @@ final class Int8BeyondRoundingTests: XCTestCase {
         let ranges = q.calibrate(fitted)
         let rounded = q.roundWeightsByOutputError(latents: fitted)
         let one = Quantiser(config: ck.config, params: ck.params, threads: 1).roundWeightsByOutputError(latents: fitted)
+        XCTAssertEqual(rounded.layers.count, ck.config.layers.count)
+        XCTAssertEqual(one.layers.count, ck.config.layers.count)
         for (a, b) in zip(rounded.layers, one.layers) { XCTAssertEqual(a.q, b.q); XCTAssertEqual(a.scale, b.scale) }
         // Same scales as nearest rounding; different integers.
         for i in 0..<ck.config.layers.count { XCTAssertEqual(rounded.layers[i].scale, q.quantiseWeights(i).scale) }

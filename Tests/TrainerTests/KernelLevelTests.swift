@@ -97,6 +97,7 @@ final class KernelLevelTests: XCTestCase {
             }
         }
         while a.count % 16 != 0 { add(0, 0, 0) }
+        XCTAssertEqual([b.count, c.count], [a.count, a.count])
         let expected = zip(zip(a, b), c).map { $0.1.addingProduct($0.0.0, $0.0.1) }
         atEachLevel { level in
             var out = [Float](repeating: 0, count: a.count)

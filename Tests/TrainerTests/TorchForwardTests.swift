@@ -18,8 +18,11 @@ final class TorchForwardTests: XCTestCase {
         let probe = FloatProbe(config: ck.config, images: imgs, noise: fx.noise)
         let total = probe.loss(ck.params)
         let o = probe.outputs
-        func maxDiff(_ a: [[Double]], _ b: [[Double]]) -> Double {
-            zip(a, b).map { zip($0, $1).map { abs($0 - $1) }.max()! }.max()!
+        // zip stops at the shorter array: the counts first, or a short fixture would pass.
+        func maxDiff(_ a: [[Double]], _ b: [[Double]], file: StaticString = #filePath, line: UInt = #line) -> Double {
+            XCTAssertEqual(a.count, b.count, "rows", file: file, line: line)
+            XCTAssertEqual(a.map(\.count), b.map(\.count), "row lengths", file: file, line: line)
+            return zip(a, b).map { zip($0, $1).map { abs($0 - $1) }.max()! }.max()!
         }
         let dMu = maxDiff(Array(o.mu.prefix(n)), fx.mu)
         let dLv = maxDiff(Array(o.logvar.prefix(n)), fx.logvar)
@@ -28,13 +31,37 @@ final class TorchForwardTests: XCTestCase {
         XCTAssertLessThan(dMu, 1e-4)
         XCTAssertLessThan(dLv, 1e-4)
         XCTAssertLessThan(dRec, 1e-4)
+        XCTAssertEqual(fx.rec_per_image.count, n)
+        XCTAssertEqual(fx.kl_per_image.count, n)
         for i in 0..<n {
             XCTAssertEqual(o.rec[i], fx.rec_per_image[i], accuracy: 1e-3 * fx.rec_per_image[i], "image \(i) BCE")
             XCTAssertEqual(o.kl[i], fx.kl_per_image[i], accuracy: 1e-3 * fx.kl_per_image[i] + 1e-3, "image \(i) KL")
         }
         XCTAssertEqual(total, fx.rec_sum + fx.kl_sum, accuracy: 1e-4 * (fx.rec_sum + fx.kl_sum))
-        // Masked lanes (16 - n) must contribute nothing.
-        XCTAssertEqual(o.rec[n...].reduce(0, +), 0)
+    }
+
+    /// A batch of fewer than 16 images (an epoch's last): the fixture fills all 16 lanes, so
+    /// its first k images are run alone. Each must get the values it has in the full batch
+    /// (lanes are independent), the 16 - k masked lanes none, and the loss only theirs.
+    func testMaskedLanesOfAPartialBatchContributeNothing() throws {
+        let (fx, ck, imgs) = try TorchFixture.load(TorchForwardTests.Fixture.self)
+        let n = fx.noise.count, k = 11
+        XCTAssertEqual(n, 16, "the fixture should fill every lane")
+        let full = FloatProbe(config: ck.config, images: imgs, noise: fx.noise)
+        _ = full.loss(ck.params)
+        let part = FloatProbe(config: ck.config, images: Array(imgs.prefix(k)), noise: Array(fx.noise.prefix(k)))
+        let total = part.loss(ck.params)
+        let (o, p) = (full.outputs, part.outputs)
+        XCTAssertEqual(p.rec.count, 16)
+        XCTAssertEqual(p.kl.count, 16)
+        XCTAssertEqual(Array(p.rec.prefix(k)), Array(o.rec.prefix(k)), "BCE of the k real images")
+        XCTAssertEqual(Array(p.kl.prefix(k)), Array(o.kl.prefix(k)), "KL of the k real images")
+        XCTAssertEqual(Array(p.rec[k...]), [Double](repeating: 0, count: 16 - k), "BCE of the masked lanes")
+        XCTAssertEqual(Array(p.kl[k...]), [Double](repeating: 0, count: 16 - k), "KL of the masked lanes")
+        // Not zero because nothing was computed: the real lanes carry the loss.
+        XCTAssertTrue(o.rec[k...].allSatisfy { $0 > 0 }, "the same lanes in the full batch have a BCE")
+        let want = (0..<k).map { fx.rec_per_image[$0] + fx.kl_per_image[$0] }.reduce(0, +)
+        XCTAssertEqual(total, want, accuracy: 1e-4 * want, "the loss of a batch of \(k)")
     }
 }
 
@@ -78,6 +105,7 @@ final class TorchGradientTests: XCTestCase {
                 continue
             }
             XCTAssertEqual(norm, t.norm, accuracy: 1e-3 * t.norm + 1e-6, "\(e.name) gradient norm")
+            XCTAssertEqual(t.index.count, t.value.count, "\(e.name): fixture index and value lists")
             for (i, v) in zip(t.index, t.value) {
                 XCTAssertEqual(g[e.offset + i], v, accuracy: 2e-3 * t.norm / Double(e.count).squareRoot() + 1e-4 * abs(v) + 1e-6,
                                "\(e.name)[\(i)]")
