@@ -229,8 +229,6 @@ public func vae_class_latent(_ state: UnsafeRawPointer?, _ seed: UInt64, _ index
 public func vae_generate_class(_ state: UnsafeRawPointer?, _ seed: UInt64, _ index: UInt64, _ cls: UInt32,
                                _ pixels: UnsafeMutablePointer<UInt8>?) -> Int32 {
     guard let s = liveState(state), let pixels else { return DecoderError.badArgument.rawValue }
-    // Through s.pointee, not a local copy: the Decoder (its model holds every layer record) would
-    // otherwise be copied onto the stack, and a Cortex-M0 firmware has 3 KiB of it.
     do throws(DecoderError) {
         try s.pointee.decoder.generate(seed: seed, index: index, classIndex: Int(clamping: cls),
                                        latentScratch: s.pointee.decoder.bufferB.assumingMemoryBound(to: Float.self), pixels: pixels)
