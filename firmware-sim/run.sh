@@ -159,7 +159,7 @@ for core in m4 m0; do
   wanted "int8-$core" || continue
   mkdir -p "$B/int8-$core"
   python3 "$HERE/tools/vaed.py" extract8 "$CHECKPOINT" "$B/int8-$core/decoder.vaed"
-  # The M0's 256 KiB flash also holds the checkpoint's class priors (85,800 bytes full for ten
+  # The M0's 256 KiB flash also holds the checkpoint's class priors (85,832 bytes full for ten
   # digits; the M4's 48 KiB cannot): its firmware asks for every digit through vae_generate_class.
   classes=""
   if [ "$core" = m0 ] && grep -q "^seed $SEED class 0 image 0 " "$GOLDENS/digests-int8.txt"; then

@@ -8,10 +8,10 @@ public enum ImagePriors {
     public enum Choice: String, CaseIterable, Sendable {
         /// No priors: the image stays byte for byte the checkpoint's section.
         case none
-        /// The checkpoint's priors as fitted (the shipped ones are full: 85,800 bytes for ten
+        /// The checkpoint's priors as fitted (the shipped ones are full: 85,832 bytes for ten
         /// digits, more than a 48 KiB flash holds).
         case fitted
-        /// Each class's marginal standard deviations only (5,160 bytes for ten digits): a
+        /// Each class's marginal standard deviations only (5,192 bytes for ten digits): a
         /// diagonal Gaussian, so it draws other latents than `fitted` does when that is full.
         case diagonal
     }

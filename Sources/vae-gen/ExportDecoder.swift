@@ -30,7 +30,7 @@ struct ExportDecoder: ParsableCommand {
     var precision: GenPrecision = .float32
 
     @Option(help: ArgumentHelp("Class priors in the image, so that a target can ask for a digit: none, fitted (the checkpoint's PRIO as fitted) or diagonal.",
-        discussion: "fitted keeps the checkpoint's kind (the shipped one is full: 85,800 bytes for ten digits, more than a 48 KiB flash holds); diagonal keeps each class's standard deviations (5,160 bytes) and draws other digits than fitted does. Read them with vae_generate_class (include/vae_decoder.h) or vae-gen --digit --decoder-image."))
+        discussion: "fitted keeps the checkpoint's kind (the shipped one is full: 85,832 bytes for ten digits, more than a 48 KiB flash holds); diagonal keeps each class's standard deviations (5,192 bytes) and draws other digits than fitted does. Read them with vae_generate_class (include/vae_decoder.h) or vae-gen --digit --decoder-image."))
     var priors: ImagePriors.Choice = .none
 
     func validate() throws {

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
 import vaebridge as vb  # noqa: E402
-from vaebridge import checkpoint as C, convert, numpy_decoder as nd, onnx  # noqa: E402
+from vaebridge import checkpoint as C, convert, numpy_decoder as nd, onnx, priors  # noqa: E402
 
 SHIPPED = os.path.join(ROOT, 'checkpoints', 'vae-mnist.vaeckpt')
 FASHION = os.path.join(ROOT, 'checkpoints', 'vae-fashion-mnist.vaeckpt')
@@ -103,6 +103,41 @@ class Shipped(unittest.TestCase):
         d8 = CK.int8_decoder()
         self.assertEqual([l['output_width'] for l in d8.layers], [2, 2, 2, 2, 2, 0])   # the shipped DEC8 is all-int16
         self.assertEqual(d8.to_bytes(), CK.int8_decoder_image)
+
+    def test_int8_images_written_from_their_fields(self):
+        # Not a copy of the parsed bytes: a new object from the numbers, laid out from the spec.
+        for raw in (data(QAT), CK.int8_decoder_image):
+            q = vb.Int8DecoderImage.from_bytes(raw)
+            fields = [{k: v for k, v in l.items()} for l in q.layers]
+            built = vb.Int8DecoderImage(q.latent, q.view, q.latent_inverse_scale, q.latent_qmax, fields)
+            self.assertEqual(built.to_bytes(), raw)
+            self.assertEqual(built.minor, 1)
+        fields[0] = dict(fields[0], requant=np.where(np.arange(4) == 1, 63, fields[0]['requant']))
+        with self.assertRaises(C.CheckpointError) as e:
+            vb.Int8DecoderImage(q.latent, q.view, q.latent_inverse_scale, q.latent_qmax, fields)
+        self.assertIn('layer 0 requant', str(e.exception))
+
+    def test_class_priors_in_images(self):
+        full, diag = CK.class_priors, priors.diagonal(CK.class_priors)
+        self.assertEqual(full['kind'], 'full')
+        self.assertIsNone(CK.decoder().class_priors)
+        for base, reader in ((CK.decoder_image, vb.DecoderImage), (CK.int8_decoder_image, vb.Int8DecoderImage)):
+            for p, size in ((full, 85832), (diag, 5192)):   # docs/checkpoint-format.md 2.2
+                block = priors.encode_block(p, 64)
+                self.assertEqual(len(block), size)
+                img = priors.attach_priors(base, block)
+                d = reader.from_bytes(img)
+                self.assertEqual(d.minor, 2)
+                self.assertEqual(d.class_priors['kind'], p['kind'])
+                self.assertEqual(d.class_priors['counts'], list(p['counts']))
+                np.testing.assert_array_equal(d.class_priors['means'], p['means'])
+                np.testing.assert_array_equal(d.class_priors['scales'], p['scales'])
+                self.assertEqual(d.to_bytes(), img)            # written from the fields, priors included
+                self.assertEqual(len(img), len(base) + 16 + (size + 15) // 16 * 16)
+                plain = reader.from_bytes(img)
+                plain.class_priors = None
+                self.assertEqual(plain.to_bytes(), base)       # and without them, the image they came from
+        self.assertEqual(len(priors.attach_priors(CK.decoder_image, priors.encode_block(full, 64))), 189456)
 
     def test_history_and_training(self):
         self.assertEqual(CK.training['epoch'], 128)
@@ -328,6 +363,29 @@ class Refusals(unittest.TestCase):
         self.refuses(fixed(lambda b: struct.pack_into('<i', b, bias, 2 ** 31 - 1)), 'layer 0 accumulator bound', r)
         self.refuses(fixed(lambda b: struct.pack_into('<I', b, 64 + 28, 3)), 'layer 0 activation', r)
 
+    def test_class_prior_refusals(self):
+        img = bytearray(priors.attach_priors(CK.decoder_image, priors.encode_block(priors.diagonal(CK.class_priors), 64)))
+        ext = 64 + 48 * 6
+        off, length = struct.unpack_from('<II', img, ext)
+        fixed = lambda edit: with_image_crc(img, edit)
+        r = vb.read_decoder_image
+        self.refuses(fixed(lambda b: struct.pack_into('<I', b, ext, off + 4)), 'class priors offset', r)
+        self.refuses(fixed(lambda b: struct.pack_into('<I', b, ext, struct.unpack_from('<I', b, 64 + 36)[0])),
+                     'class priors offset', r)   # on layer 0's weights
+        self.refuses(fixed(lambda b: struct.pack_into('<I', b, ext + 4, length + 16)), 'class priors offset', r)
+        self.refuses(fixed(lambda b: struct.pack_into('<I', b, off, 34)), 'class priors block length', r)
+        self.refuses(fixed(lambda b: struct.pack_into('<I', b, off + 12, 63)), 'class priors latent dimension', r)
+        self.refuses(fixed(lambda b: struct.pack_into('<I', b, off + 16, 3)), 'class priors covariance kind', r)
+        self.refuses(fixed(lambda b: struct.pack_into('<f', b, off + 32 + 4, float('nan'))), 'class priors mean/scale', r)
+        self.refuses(fixed(lambda b: struct.pack_into('<f', b, off + 32 + 4 + 4 * 64, 0.0)), 'class priors scale', r)
+        self.refuses(bytes(img[:ext + 8]), 'total length', r)
+        # a minor-2 image whose record says "no priors" reads as one without them
+        none = vb.read_decoder_image(fixed(lambda b: struct.pack_into('<II', b, ext, 0, 0)))
+        self.assertIsNone(none.class_priors)
+        nan = bytearray(CK.decoder_image)
+        struct.pack_into('<f', nan, struct.unpack_from('<I', nan, 64 + 48 * 2 + 36)[0] + 8, float('inf'))
+        self.refuses(with_image_crc(nan, lambda b: None), 'layer 2 weight', r)
+
     def test_state_dict_problems(self):
         sd = small_state_dict(np.random.default_rng(3), FOUR_LAYERS)
         f = lambda **kw: (lambda s: convert.from_state_dict(s, **kw))
@@ -492,6 +550,27 @@ class SwiftAccepts(unittest.TestCase):
         self.assertEqual(self.sha('--checkpoint', ck, '--seed', '42', '-n', '16', '--out', out), want)
         self.run_gen('export-decoder', '--checkpoint', SHIPPED, '--out', os.path.join(tmp, 'swift.vaed'))
         self.assertEqual(data(os.path.join(tmp, 'swift.vaed')), data(img))
+
+    def test_images_with_priors_are_vae_gens_exports(self):
+        # Python writes, from the fields it read, the bytes vae-gen exports, and vae-gen draws the
+        # same digits from them as from the checkpoint.
+        tmp = tempfile.mkdtemp()
+        d32, d8 = CK.decoder(), CK.int8_decoder()
+        for precision, d in (('float32', d32), ('int8', d8)):
+            for kind, p in (('fitted', CK.class_priors), ('diagonal', priors.diagonal(CK.class_priors))):
+                swift, mine = os.path.join(tmp, 's.vaed'), os.path.join(tmp, 'p.vaed')
+                self.run_gen('export-decoder', '--checkpoint', SHIPPED, '--precision', precision, '--priors', kind, '--out', swift)
+                d.class_priors = p
+                vb.write_decoder_image(d, mine)
+                self.assertEqual(data(mine), data(swift), (precision, kind))
+                back = vb.read_decoder_image(swift)
+                np.testing.assert_array_equal(back.class_priors['scales'], p['scales'])
+                if kind == 'fitted':
+                    os.replace(mine, os.path.join(tmp, 'fitted.vaed'))
+            out = os.path.join(tmp, 'g')
+            self.assertEqual(self.sha('--decoder-image', os.path.join(tmp, 'fitted.vaed'), '--digit', '7', '--seed', '42', '-n', '16', '--out', out),
+                             self.sha('--checkpoint', SHIPPED, '--precision', precision, '--digit', '7', '--seed', '42',
+                                      '-n', '16', '--out', out))
 
     def test_other_stack_pixels_within_one_level(self):
         tmp = tempfile.mkdtemp()

@@ -18,6 +18,7 @@ import numpy as np
 from ._common import (ACTIVATIONS, ACTIVATION_CODES, CheckpointError, Cursor, align16, check_chain, crc32, layer,
                       parse_source, tag_name, tag_value)
 from .image import DecoderImage, Int8DecoderImage
+from . import priors
 
 MAGIC = b'VAECKPT\0'
 MAJOR = 1
@@ -210,7 +211,7 @@ def _parse(b):
         ck.int8_decoder_image = ck.sections['DEC8']
         _check_int8_image(ck)
     if 'PRIO' in ck.sections:
-        ck.class_priors = _class_priors(ck.sections['PRIO'], ck.arch['latent'])
+        ck.class_priors = priors.decode_block(ck.sections['PRIO'], ck.arch['latent'])
     if 'OPT ' in ck.sections:
         ck.training = _training(ck.sections['OPT '])
         for name, e in entries.items():
@@ -418,38 +419,6 @@ def _check_int8_image(ck):
             raise CheckpointError(f + 'layer %d record' % k, 'does not match the architecture block')
 
 
-def _class_priors(raw, latent):
-    """docs/checkpoint-format.md section 1.7, with every check it lists."""
-    f = "section \"PRIO\": "
-    if len(raw) < 32:
-        raise CheckpointError(f + 'block length', 'the section is %d bytes; the block alone is 32' % len(raw))
-    B, version, K, D, kind = struct.unpack_from('<5I', raw, 0)
-    if not 32 <= B <= len(raw):
-        raise CheckpointError(f + 'block length', '%d; must be at least 32 and inside the %d-byte section' % (B, len(raw)))
-    if version != 1:
-        raise CheckpointError(f + 'version', '%d; this reader knows version 1' % version)
-    if not 1 <= K <= 256:
-        raise CheckpointError(f + 'class count', '%d; must be 1 ... 256' % K)
-    if D != latent:
-        raise CheckpointError(f + 'latent dimension', '%d; the architecture block has %d' % (D, latent))
-    if kind not in (1, 2):
-        raise CheckpointError(f + 'covariance kind', '%d; 1 (diagonal) or 2 (full)' % kind)
-    S = D if kind == 1 else D * (D + 1) // 2
-    want = B + K * (4 + 4 * D + 4 * S)
-    if len(raw) != want:
-        raise CheckpointError(f + 'payload length', '%d bytes; %d classes of kind %d need exactly %d' % (len(raw), K, kind, want))
-    rec = np.frombuffer(raw, np.uint8, K * (4 + 4 * D + 4 * S), B).reshape(K, -1)
-    counts = [int(v) for v in rec[:, :4].copy().view('<u4')[:, 0]]
-    means = rec[:, 4:4 + 4 * D].copy().view('<f4').astype(np.float32)
-    scales = rec[:, 4 + 4 * D:].copy().view('<f4').astype(np.float32)
-    if not (np.isfinite(means).all() and np.isfinite(scales).all()):
-        raise CheckpointError(f + 'mean/scale', 'a value is not finite')
-    diag = scales if kind == 1 else scales[:, [j * (j + 1) // 2 + j for j in range(D)]]
-    if not (diag > 0).all():
-        raise CheckpointError(f + 'scale', 'a standard deviation or Cholesky diagonal is not positive')
-    return dict(kind='diagonal' if kind == 1 else 'full', counts=counts, means=means, scales=scales)
-
-
 def _training(raw):
     f = "training state (section 'OPT ') "
     if len(raw) < 128:
@@ -564,7 +533,7 @@ def encode(ck):
     if ck.int8_decoder_image is not None:
         sections.append((DEC8, 0, bytes(ck.int8_decoder_image)))
     if ck.class_priors is not None:
-        sections.append((PRIO, 0, _encode_priors(ck.class_priors, a['latent'])))
+        sections.append((PRIO, 0, priors.encode_block(ck.class_priors, a['latent'])))
     # level 6: Sources/Checkpoint Zlib.compress, so that the same payload gives the same bytes
     blobs = [(tag, flags) + UnknownSection(tag, flags, raw=raw).blob() for tag, flags, raw in sections]
     for u in ck.unknown_sections:
@@ -599,17 +568,6 @@ def encode(ck):
     out = header(offsets) + b''.join(bl[2] for bl in blobs)
     _parse(out)
     return out
-
-
-def _encode_priors(p, latent):
-    kind = {'diagonal': 1, 'full': 2}.get(p['kind'])
-    if kind is None:
-        raise CheckpointError('section "PRIO": covariance kind', "%r; 'diagonal' or 'full'" % (p['kind'],))
-    means, scales = np.asarray(p['means'], '<f4'), np.asarray(p['scales'], '<f4')
-    b = bytearray(struct.pack('<8I', 32, 1, len(p['counts']), latent, kind, 0, 0, 0))
-    for k, n in enumerate(p['counts']):
-        b += struct.pack('<I', n) + means[k].tobytes() + scales[k].tobytes()
-    return bytes(b)
 
 
 def atomic_write(path, data):

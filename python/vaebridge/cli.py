@@ -70,6 +70,9 @@ def info(a):
         print('%s: %s decoder image, %d bytes, latent %d (view %d x %d x %d) -> %d x %d x %d'
               % ((a.file, w, len(d.to_bytes()), d.latent) + d.view + d.output))
         print('decoder: %s' % _layers(d.layers))
+        if d.class_priors:
+            p = d.class_priors
+            print('class priors: %d classes, %s covariance, fitted from %d images' % (len(p['counts']), p['kind'], sum(p['counts'])))
         problem = image.runtime_limits(d.view, d.layers)
     elif kind == 'onnx':
         m = onnx.read_model(a.file)
