@@ -38,8 +38,12 @@ stage "command-line tests" scripts/cli-tests.sh
 count plain
 stage "kill -9 during training (checkpoints stay whole, resume is bit-identical)" scripts/kill-tests.sh
 count plain
+stage "full and read-only disks (small tmpfs mounts: whole files or none, and the command to continue)" scripts/disk-tests.sh
+count plain
 stage "libFuzzer + ASan (10 s per harness; committed crashers replayed)" scripts/fuzz.sh
 count plain
+stage "AddressSanitizer + UBSan (debug build: the runtime, reader and C interface XCTests)" scripts/sanitizer-tests.sh
+count xctest
 stage "checkpoint reader (Python, numpy only)" python3 scripts/test_vaeckpt.py
 count plain
 # The bridge (python/vaebridge): write, read, ONNX, and its files fed to the vae-gen just built.

@@ -145,7 +145,7 @@ public enum AtomicFile {
         let dir = Path.dirname(path)
         let tmp = Path.join(dir, ".\(Path.basename(path)).tmp-\(getpid())")
         func fail(_ what: String, _ e: Int32) -> CheckpointError {
-            CheckpointError(path: path, problem: "\(what): \(String(cString: strerror(e))); the previous file, if any, is untouched")
+            CheckpointError(path: path, problem: "\(what): \(String(cString: strerror(e)))\(advice(e)); no partial file is left, and the previous file, if any, is untouched")
         }
         removeStaleTemporaries(of: path)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -173,6 +173,18 @@ public enum AtomicFile {
 }
 
 extension AtomicFile {
+    /// What to do about the errors a write meets in the field (a full disk, a quota, a
+    /// `ulimit -f`, a read-only mount), after strerror's words.
+    static func advice(_ e: Int32) -> String {
+        switch e {
+        case ENOSPC, EDQUOT: return " (the disk is full: free some space, or write somewhere else)"
+        case EFBIG: return " (the file is larger than this process may write: see ulimit -f)"
+        case EROFS: return " (the file system is mounted read-only: write somewhere else)"
+        case EACCES, EPERM: return " (no permission to write there: write somewhere else)"
+        default: return ""
+        }
+    }
+
     /// Removes `.NAME.tmp-PID` files beside `path` whose process is gone: what a kill (or a
     /// power cut) during an earlier write left. A live writer's temporary (kill(pid, 0)
     /// succeeds, or says EPERM: another user's process) is left alone. Returns how many went.
@@ -184,9 +196,10 @@ extension AtomicFile {
         defer { closedir(d) }
         var removed = 0
         while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            // The name in place, up to its NUL: readdir's entry is only as long as its name
+            // (d_reclen), so copying the struct (e.pointee) read up to 256 bytes past it
+            // (AddressSanitizer: heap-buffer-overflow, found by the suite's sanitizer stage).
+            let name = String(cString: (UnsafeRawPointer(e) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!).assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid > 0 else { continue }
             if pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH { continue }
             if unlink(Path.join(dir, name)) == 0 { removed += 1 }

@@ -44,6 +44,13 @@ size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l) {
     return (size_t)l->out_channels * (size_t)l->in_channels * k * ((k + 1) / 2) * 4;
 }
 
+// Two int16 values (weights, centred inputs) as one pair word, lo in the low half. Shifted as
+// unsigned: a negative value shifted left is undefined behaviour in C (UBSan's "left shift of
+// negative value"), even though every compiler here gives these bits.
+static inline int32_t pair_word(int lo, int hi) {
+    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | ((uint32_t)(uint16_t)(int16_t)hi << 16));
+}
+
 void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
     const int k = l->kernel, kp = (k + 1) / 2, outC = l->out_channels, inC = l->in_channels;
     if (narrow(l)) {
@@ -54,7 +61,7 @@ void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
                     int32_t *p = packed + ((oc * inC + ic) * k + ky) * 32;
                     for (int j = -16; j < 16; j++) {
                         int lo = j >= 0 && j < k ? wr[j] : 0, hi = j - 1 >= 0 && j - 1 < k ? wr[j - 1] : 0;
-                        p[16 + j] = (int32_t)(uint16_t)(int16_t)lo | ((int32_t)hi << 16);
+                        p[16 + j] = pair_word(lo, hi);
                     }
                 }
         return;
@@ -66,7 +73,7 @@ void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
                 int32_t *p = packed + ((oc * inC + ic) * k + ky) * kp;
                 for (int j = 0; j < kp; j++) {
                     int lo = wr[2 * j], hi = 2 * j + 1 < k ? wr[2 * j + 1] : 0;
-                    p[j] = (int32_t)(uint16_t)(int16_t)lo | ((int32_t)hi << 16);
+                    p[j] = pair_word(lo, hi);
                 }
             }
 }
@@ -81,7 +88,7 @@ static void narrow_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *x
         for (int p = 0; p < pr; p++) {
             int i = r * side + 2 * p;
             int x0 = centred(l, in, i), x1 = 2 * p + 1 < side ? centred(l, in, i + 1) : 0;
-            xw[r * pr + p] = (int32_t)(uint16_t)(int16_t)x0 | ((int32_t)x1 << 16);
+            xw[r * pr + p] = pair_word(x0, x1);
         }
 }
 
@@ -95,7 +102,7 @@ static void fill_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *pai
         memset(row, 0, (size_t)k * 4);
         memset(row + k + side + k - 1, 0, (size_t)(L - (k + side + k - 1)) * 4);
         // Word k + j = (x[j], x[j - 1]) for j in 0 ..< side + k - 1 (x is 0 outside the row).
-        row[k] = (int32_t)(uint16_t)(int16_t)centred(l, in, r * side);
+        row[k] = pair_word(centred(l, in, r * side), 0);
         int j = 1;
         if (l->in_width == 2) {
             const int16_t *x = (const int16_t *)in + r * side;
@@ -109,8 +116,8 @@ static void fill_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *pai
             }
         }
         for (; j < side; j++)
-            row[k + j] = (int32_t)(uint16_t)(int16_t)centred(l, in, r * side + j) | ((int32_t)centred(l, in, r * side + j - 1) << 16);
-        row[k + side] = (int32_t)centred(l, in, r * side + side - 1) << 16;
+            row[k + j] = pair_word(centred(l, in, r * side + j), centred(l, in, r * side + j - 1));
+        row[k + side] = pair_word(0, centred(l, in, r * side + side - 1));
         for (j = side + 1; j < side + k - 1; j++) row[k + j] = 0;
     }
 }

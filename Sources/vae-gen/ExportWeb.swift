@@ -44,9 +44,6 @@ struct ExportWeb: ParsableCommand {
         return [UInt8](d)
     }
 
-    func write(_ bytes: [UInt8], _ name: String) {
-        do { try AtomicFile.write(bytes, to: Path.join(out, name), durable: false) } catch { fail("\(error)") }
-    }
 
     func run() throws {
         let f32: [UInt8]
@@ -81,11 +78,14 @@ struct ExportWeb: ParsableCommand {
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             fail("\(out): cannot create the folder: \(error)")
         }
-        for (name, bytes) in page { write(bytes, name) }
-        write(wasm, "vae.wasm")
-        write(f32, "decoder.vaed")
-        if let i8 { write(i8, "decoder-int8.vaed") }
-        if let directions { write(directions, "pca.json") } else { try? FileManager.default.removeItem(atPath: Path.join(out, "pca.json")) }
+        var files = page
+        files.append(("vae.wasm", wasm))
+        files.append(("decoder.vaed", f32))
+        if let i8 { files.append(("decoder-int8.vaed", i8)) }
+        if let directions { files.append(("pca.json", directions)) }
+        var site = FileSet("files of the page", total: files.count)
+        for (name, bytes) in files { site.write(bytes, to: Path.join(out, name)) }
+        if directions == nil { try? FileManager.default.removeItem(atPath: Path.join(out, "pca.json")) }
         let total = page.reduce(0) { $0 + $1.1.count } + wasm.count + f32.count + (directions?.count ?? 0)
         print("vae-gen: wrote \(out): page \(page.reduce(0) { $0 + $1.1.count }) B, vae.wasm \(wasm.count) B, decoder.vaed \(f32.count) B"
               + (i8.map { ", decoder-int8.vaed \($0.count) B" } ?? ", no int8 decoder in the checkpoint")

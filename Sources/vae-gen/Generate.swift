@@ -95,27 +95,26 @@ struct Generate: ParsableCommand {
         let perGrid = Generate.digitsPerGrid(side: side, scale: scale, gap: 2)
         let grids = (n + perGrid - 1) / perGrid
         var gridPath = Path.join(out, "grid.png")
-        do {
-            for g in 0..<grids {
-                let start = g * perGrid, end = min(n, start + perGrid)
-                let tiles = (start..<end).map { Array(all[($0 * px)..<(($0 + 1) * px)]) }
-                let grid = Grid.compose(tiles, tileWidth: side, tileHeight: side, gap: 2, scale: scale)
-                let path = grids == 1 ? gridPath : Path.join(out, cformat("grid-%04d.png", g + 1))
-                try AtomicFile.write(PNG.encode(grid), to: path, durable: false)
-                if g == 0 { gridPath = path }
+        var gridSet = FileSet("grid pictures", total: grids)
+        for g in 0..<grids {
+            let start = g * perGrid, end = min(n, start + perGrid)
+            let tiles = (start..<end).map { Array(all[($0 * px)..<(($0 + 1) * px)]) }
+            let grid = Grid.compose(tiles, tileWidth: side, tileHeight: side, gap: 2, scale: scale)
+            let path = grids == 1 ? gridPath : Path.join(out, cformat("grid-%04d.png", g + 1))
+            gridSet.write(PNG.encode(grid), to: path)
+            if g == 0 { gridPath = path }
+        }
+        if each != .none {
+            var files = FileSet("per-digit \(each.rawValue.uppercased()) files", total: n)
+            for i in 0..<n {
+                let t = Array(all[(i * px)..<((i + 1) * px)])
+                let name = cformat("digit-%llu-%06llu.", seed, first + UInt64(i)) + each.rawValue
+                let data: [UInt8] = each == .png
+                    ? PNG.encode(GrayImage(width: side, height: side, pixels: t))
+                    : Array("P5\n\(side) \(side)\n255\n".utf8) + t
+                files.write(data, to: Path.join(out, name))
             }
-            if each != .none {
-                for i in 0..<n {
-                    let t = Array(all[(i * px)..<((i + 1) * px)])
-                    let name = cformat("digit-%llu-%06llu.", seed, first + UInt64(i)) + each.rawValue
-                    let path = Path.join(out, name)
-                    let data: [UInt8] = each == .png
-                        ? PNG.encode(GrayImage(width: side, height: side, pixels: t))
-                        : Array("P5\n\(side) \(side)\n255\n".utf8) + t
-                    try AtomicFile.write(data, to: path, durable: false)
-                }
-            }
-        } catch { fail("\(error)") }
+        }
         if grids > 1 {
             print("vae-gen: \(n) digits of seed \(seed) (from \(first)), \(rt.model.precision.name) (\(rt.decoder.path.name(for: rt.model.precision)) kernels), in \(cformat("%.2f", seconds * 1000)) ms; \(grids) grids of up to \(perGrid) digits (at most \(Generate.maxGridPixels) pixels each) -> \(Path.join(out, "grid-0001.png")) ... \(Path.join(out, cformat("grid-%04d.png", grids)))")
             print("sha256 \(hex)")

@@ -97,8 +97,12 @@ struct Train: ParsableCommand {
             fail("cannot create --out folder \(out): \(error.localizedDescription)")
         }
         let probe = (out as NSString).appendingPathComponent(".write-probe-\(getpid())")
-        guard fm.createFile(atPath: probe, contents: Data()) else { fail("--out folder \(out) is not writable") }
-        try? fm.removeItem(atPath: probe)
+        let pfd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if pfd < 0 {
+            let e = errno
+            fail("--out folder \(out) is not writable: \(String(cString: strerror(e)))\(e == EROFS ? " (a read-only mount)" : ""); choose another --out")
+        }
+        close(pfd); unlink(probe)
         // Room for what every epoch writes (two checkpoints, each beside its temporary, and the
         // plots): found now, not after the first epoch's work.
         var vfs = statvfs()
@@ -158,6 +162,8 @@ struct Train: ParsableCommand {
         let mnistValidation = ReportReference.isMNISTTestSet(data.test)
         FileHandle.standardError.write(Data("vae-train: \(data.train.count) training, \(data.test.count) validation images; epochs \(startEpoch + 1)...\(epochs); batch \(state.hyper.batch), lr \(state.hyper.lr), seed \(state.hyper.seed), \(dataOptions.threads) threads\n".utf8))
         var lastPrint = Date.distantPast
+        // The last epoch saved whole, for the message when a write fails.
+        var savedEpoch = startEpoch
         for e in (startEpoch + 1)...epochs {
             let record = trainer.runEpoch(train: data.train, validation: data.test) { p in
                 let now = Date()
@@ -189,11 +195,18 @@ struct Train: ParsableCommand {
                 // leave best stale until a later epoch beat it).
                 if isBest { try st.save(to: best) }
                 try st.save(to: latest)
+                savedEpoch = e
                 try writeHistory(st.history)
                 try writeLossPlot(st.history, mnistValidation: mnistValidation,
                                   to: (out as NSString).appendingPathComponent("loss.png"))
                 try writeSamples(trainer)
-            } catch { fail("\(error)") }
+            } catch {
+                // A full disk or a read-only mount mid-run: every file is whole (atomic writes);
+                // say which epoch the run can continue from.
+                let from = savedEpoch > startEpoch ? latest : resume
+                fail("\(error)\n" + (from.map { "vae-train: \($0) holds epoch \(savedEpoch), whole; make room and continue with --resume \($0) --epochs \(epochs)" }
+                    ?? "vae-train: no checkpoint was written; make room and run again"))
+            }
             let elapsed = Date().timeIntervalSince(runStart)
             let eta = elapsed / Double(e - startEpoch) * Double(epochs - e)
             print(String(format: "epoch %3d  %6.1fs  train %.2f (rec %.2f + KL %.2f)  val %.2f (rec %.2f + KL %.2f)%@  ETA %@",
