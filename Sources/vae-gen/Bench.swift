@@ -16,17 +16,18 @@ import VAEDecoder
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the decoder on one thread: microseconds per image at batch 1 and batch 100, per layer.",
+        abstract: "Time the decoder on one thread: µs per image (batch 1, 100), per layer.",
         discussion: """
-        The shipped decoder is 1.486 M multiply-adds per image; GFLOP/s (GOP/s for int8)
-        counts 2 operations per multiply-add. --compare times float32 and int8 from the same
-        checkpoint against each other, alternating, and prints the ratio.
+        The shipped decoder is 1.486 M multiply-adds per image; GFLOP/s (GOP/s
+        for int8) counts 2 operations per multiply-add. --compare times float32
+        and int8 from the same checkpoint against each other, alternating, and
+        prints the ratio.
 
         Examples:
-          vae-gen bench                        float32, the fastest kernels this CPU has
-          vae-gen bench --precision int8       the quantised decoder
-          vae-gen bench --compare              float32 and int8, batch 1, alternated
-          VAE_KERNELS=avx2 vae-gen bench       as on a CPU without AVX-512
+          vae-gen bench                   float32, the fastest kernels this CPU has
+          vae-gen bench --precision int8  the quantised decoder
+          vae-gen bench --compare         float32 and int8, batch 1, alternated
+          VAE_KERNELS=avx2 vae-gen bench  as on a CPU without AVX-512
         """)
 
     @OptionGroup var model: ModelOptions

@@ -11,13 +11,13 @@ import Foundation
 struct DecodeLatents: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
-        abstract: "Decode your own latents: a float32 .npy of shape [N, 64] in, a grid (and pixels) out.",
+        abstract: "Decode your own latents: a float32 [N, 64] .npy in, a grid out.",
         discussion: """
-        The .npy header is read strictly (descr '<f4', fortran_order False, shape
-        (N, 64), the data exactly N x 64 x 4 bytes, every value finite); anything
-        else is refused naming the file and the field. With --out-npy the 8-bit
-        pixels are written as uint8 [N, 28, 28], the same bytes whose SHA-256 is
-        printed.
+        The .npy header is read strictly (descr '<f4', fortran_order False,
+        shape (N, 64), the data exactly N x 64 x 4 bytes, every value finite);
+        anything else is refused naming the file and the field. With --out-npy
+        the 8-bit pixels are written as uint8 [N, 28, 28], the same bytes
+        whose SHA-256 is printed.
 
         Examples:
           python3 -c "import numpy as np; np.save('z.npy',

@@ -15,7 +15,7 @@ import ToolSupport
 struct ExportDecoder: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-decoder",
-        abstract: "Write a checkpoint's decoder image (docs/checkpoint-format.md section 2) for flash or a C program.")
+        abstract: "The decoder image (docs/checkpoint-format.md 2) for flash or C.")
 
     @Option(help: "Checkpoint to read.")
     var checkpoint = "checkpoints/vae-mnist.vaeckpt"

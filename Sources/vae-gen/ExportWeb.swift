@@ -15,13 +15,15 @@ import VAEDecoder
 struct ExportWeb: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-web",
-        abstract: "Write a static web page that decodes this checkpoint's digits in the browser (WebAssembly).",
+        abstract: "A static web page that decodes in the browser (WebAssembly).",
         discussion: """
-        DIR gets index.html, app.js, vae.js (copied from --web), vae.wasm (the runtime built by
-        wasm/build.sh), decoder.vaed (float32), decoder-int8.vaed (when the checkpoint has an
-        int8 decoder) and pca.json (the sliders' directions: --pca, or the page folder's own when
-        it was computed for this checkpoint's decoder; without one the sliders move plain latent
-        dimensions). Make pca.json with vae-train pca.
+        DIR gets index.html, app.js, vae.js (copied from --web), vae.wasm (the
+        runtime built by wasm/build.sh), decoder.vaed (float32),
+        decoder-int8.vaed (when the checkpoint has an int8 decoder) and
+        pca.json (the sliders' directions: --pca, or the page folder's own
+        when it was computed for this checkpoint's decoder; without one the
+        sliders move plain latent dimensions). Make pca.json with vae-train
+        pca.
         """)
 
     @Option(help: "Checkpoint to take the decoders from.")

@@ -27,7 +27,7 @@ enum Endpoint: ExpressibleByArgument {
 
 struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A strip of digits between two latents: linear (top row) and spherical (bottom).",
+        abstract: "Digits between two latents: linear (top row), spherical (bottom).",
         discussion: """
         An end is SEED:INDEX (the latent vae-gen --seed SEED decodes as image
         INDEX) or an image: FILE (a 28x28 PNG or PGM) or FILE:K (image K of an IDX

@@ -14,7 +14,7 @@ import VAEDecoder
 
 struct Latent: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the latent vector of image --index of --seed (value and float32 bit pattern).",
+        abstract: "Print the latent of image --index of --seed (values and bits).",
         discussion: "The values are a pure function of (seed, index, dimension): docs/latent-generator.md.")
 
     @Option(help: "Seed.") var seed: UInt64 = 42

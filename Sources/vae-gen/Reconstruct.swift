@@ -6,7 +6,7 @@ import VAEDecoder
 
 struct Reconstruct: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Encode given images and decode them again: originals above reconstructions.",
+        abstract: "Encode images and decode them: originals above reconstructions.",
         discussion: """
         The encoder (from --checkpoint) runs here on the host, in plain Swift; the
         decoder is the runtime, float32 or int8. Each image is decoded from its

@@ -40,7 +40,7 @@ struct VAEGen: ParsableCommand {
                                               linear and spherical strips
           vae-gen decode --latents z.npy      your own float32 [N, 64] latents
           vae-gen export-decoder --out d.vaed the decoder image for flash
-          vae-gen export-web --out site       a static web page that decodes in the browser
+          vae-gen export-web --out site       a web page that decodes in the browser
           vae-gen bench --compare             float32 against int8, µs per image
 
         The fastest kernels this CPU has are chosen at run time (AVX-512, AVX2,

@@ -4,7 +4,7 @@ import VAETrainer
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure training speed: one epoch over --images images, nothing written.",
+        abstract: "Training speed: one epoch over --images images, nothing written.",
         discussion: "Prints seconds per (full 60,000-image) epoch, images per second and GFLOP/s (multiply-adds of the model's products counted as two; flopsPerImage) for the forward+backward+Adam step, and the same for the validation forward pass over 2,560 test images.")
 
     @OptionGroup var dataOptions: DataOptions

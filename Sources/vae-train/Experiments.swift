@@ -70,7 +70,7 @@ struct StudyVariant {
 
 struct Experiments: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train the original report's ten decoder/sampler variants and tabulate them.",
+        abstract: "Train the report's ten decoder/sampler variants and tabulate them.",
         discussion: """
         The report (CMPE 597 Project III) compared ten models. This trains each of
         them with the same data, epochs and seed(s), one after another, each by

@@ -17,7 +17,7 @@ func labelsPath(_ dir: String, _ stem: String) throws -> String {
 struct FitPriors: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit-priors",
-        abstract: "Fit one Gaussian per digit in latent space and store them in the checkpoint (section PRIO).",
+        abstract: "Fit a Gaussian per digit in latent space into the checkpoint (PRIO).",
         discussion: """
         The model stays unconditional: the encoder's mean latent of every labelled
         training image is computed, and one Gaussian per digit fitted to them

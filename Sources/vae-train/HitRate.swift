@@ -7,7 +7,7 @@ import VAETrainer
 struct HitRate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hit-rate",
-        abstract: "How often vae-gen --digit D draws a D, judged by a classifier trained here.",
+        abstract: "How often vae-gen --digit D draws a D (a classifier trained here).",
         discussion: """
         Trains a logistic regression on the MNIST training pixels (fixed seed, so
         the same data gives the same classifier), prints its accuracy on the test

@@ -10,12 +10,14 @@ struct MakeGoldens: ParsableCommand {
         commandName: "make-goldens",
         abstract: "Regenerate the golden images the decoder runtime is tested against.",
         discussion: """
-        For each seed, images 0..<16: the trainer's own float decoder's outputs (float32, computed by
-        the training code) and the runtime's 8-bit images with their SHA-256 digests. When the
-        checkpoint has an int8 decoder (vae-train quantise), also the trainer's int8 reference
-        images (trainer-int8-seedS.bin, 784 bytes each, and digests-int8.txt), which the
-        runtime's int8 kernels are tested against. Run it after
-        replacing the shipped checkpoint, review the new images, and commit them:
+        For each seed, images 0..<16: the trainer's own float decoder's
+        outputs (float32, computed by the training code) and the runtime's
+        8-bit images with their SHA-256 digests. When the checkpoint has an
+        int8 decoder (vae-train quantise), also the trainer's int8 reference
+        images (trainer-int8-seedS.bin, 784 bytes each, and digests-int8.txt),
+        which the runtime's int8 kernels are tested against. Run it after
+        replacing the shipped checkpoint, review the new images, and commit
+        them:
           vae-train make-goldens --checkpoint checkpoints/vae-mnist.vaeckpt --out Tests/DecoderTests/Goldens
         Tests never regenerate goldens.
         """)

@@ -9,7 +9,7 @@ import VAETrainer
 struct PCA: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pca",
-        abstract: "Principal components of the training latents, as pca.json for the web page's sliders.",
+        abstract: "Principal components of the training latents (the web sliders).",
         discussion: """
         Runs the checkpoint's encoder over the training images (--data; the means, no
         sampling), and writes their mean, the leading eigenvectors of their covariance

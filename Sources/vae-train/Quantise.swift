@@ -19,7 +19,7 @@ enum RoundingChoice: String, ExpressibleByArgument, CaseIterable {
 struct Quantise: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantise",
-        abstract: "Make the int8 decoder (docs/quantisation.md) and store it in the checkpoint.",
+        abstract: "Make the int8 decoder (docs/quantisation.md) in the checkpoint.",
         discussion: """
         The int8 decoder runs in integers only: int8 weights (one scale per output
         channel), int32 biases and accumulators, and activations stored as int8
