@@ -164,10 +164,14 @@ public struct Decoder {
         }
         var src = UnsafeRawPointer(bufferB)
         let blocked = path == .blocked && int8BlockedLayout
+        // Each layer's packed weights follow the previous layer's: one walk, one copy of each
+        // layer record (persistent(i) per layer re-reads every record before i).
+        var packed = path == self.path ? persistent.map { UnsafeRawPointer($0) } : nil
         for i in 0..<model.layerCount {
+            let l = model.layer(i)
             let dst = i == model.layerCount - 1 ? UnsafeMutableRawPointer(pixels) : (i % 2 == 0 ? bufferA : bufferB)
-            path.runInt8(model.layer(i), src, dst, scratch: scratch, persistent: path == self.path ? persistent(i) : nil,
-                         blocked: blocked)
+            path.runInt8(l, src, dst, scratch: scratch, persistent: packed, blocked: blocked)
+            packed = packed.map { $0 + path.persistentBytes(l, model.precision) }
             src = UnsafeRawPointer(dst)
         }
     }

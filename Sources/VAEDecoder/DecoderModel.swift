@@ -177,7 +177,7 @@ public struct DecoderModel {
     /// Layer i, read in place: `model.layers[i]` from another type can copy all eight records
     /// first (on a Cortex-M0, 700 bytes of a 3 KiB stack per such frame).
     @inline(__always)
-    public func layer(_ i: Int) -> DecoderLayer { layers[i] }
+    public func layer(_ i: Int) -> DecoderLayer { layers.span[i] }
 
     /// Class `c`'s mean (latent floats) and scale (latent standard deviations, or the lower
     /// Cholesky factor's latent(latent+1)/2 entries when `classFull`). Needs c < classCount.

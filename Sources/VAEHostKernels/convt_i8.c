@@ -13,10 +13,15 @@
 
 typedef int32_t vae_v16i __attribute__((vector_size(64)));
 typedef int32_t vae_v16iu __attribute__((vector_size(64), aligned(4)));
+typedef uint32_t vae_v16u __attribute__((vector_size(64)));
 typedef int64_t vae_v16l __attribute__((vector_size(128)));
 typedef int16_t vae_v16s __attribute__((vector_size(32)));
 typedef int8_t vae_v16c __attribute__((vector_size(16)));
 typedef uint8_t vae_v16b __attribute__((vector_size(16)));
+
+// A centred input row with its zero padding: side + kernel - 1 + 1 words at the runtime's
+// capacity (side <= 32, kernel <= 16; DecoderModel refuses larger layers before any kernel runs).
+#define ROW_MAX 48   // t[] in fill_pairs also reads 16 words past the last data word
 
 // Words per padded row: 1 leading zero word, side + 2(k - 1) data words, and enough zeros after
 // for a second 16-lane load at the largest offset (index k + 31).
@@ -93,34 +98,6 @@ static void narrow_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *x
 }
 
 
-static void fill_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *pairs, int L) {
-    const int side = l->in_side, k = l->kernel, rows = l->in_channels * side;
-    const int zp = l->in_zero_point;
-    for (int r = 0; r < rows; r++) {
-        int32_t *row = pairs + r * L;
-        // Padding words: before the data, and from the word after the last pair to the end.
-        memset(row, 0, (size_t)k * 4);
-        memset(row + k + side + k - 1, 0, (size_t)(L - (k + side + k - 1)) * 4);
-        // Word k + j = (x[j], x[j - 1]) for j in 0 ..< side + k - 1 (x is 0 outside the row).
-        row[k] = pair_word(centred(l, in, r * side), 0);
-        int j = 1;
-        if (l->in_width == 2) {
-            const int16_t *x = (const int16_t *)in + r * side;
-            for (; j + 16 <= side; j += 16) {
-                vae_v16s cur, prev;
-                memcpy(&cur, x + j, 32);
-                memcpy(&prev, x + j - 1, 32);
-                vae_v16i c = __builtin_convertvector(cur, vae_v16i) - zp, p = __builtin_convertvector(prev, vae_v16i) - zp;
-                vae_v16i w = (c & 0xFFFF) | (p << 16);
-                memcpy(row + k + j, &w, 64);
-            }
-        }
-        for (; j < side; j++)
-            row[k + j] = pair_word(centred(l, in, r * side + j), centred(l, in, r * side + j - 1));
-        row[k + side] = pair_word(0, centred(l, in, r * side + side - 1));
-        for (j = side + 1; j < side + k - 1; j++) row[k + j] = 0;
-    }
-}
 
 // GATHER(t, idx): t[idx[i]] on 16 lanes.
 static inline __attribute__((always_inline)) vae_v16i gather_scalar(const int32_t *t, vae_v16i idx) {
