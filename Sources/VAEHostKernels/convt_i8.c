@@ -97,8 +97,6 @@ static void narrow_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *x
         }
 }
 
-
-
 // GATHER(t, idx): t[idx[i]] on 16 lanes.
 static inline __attribute__((always_inline)) vae_v16i gather_scalar(const int32_t *t, vae_v16i idx) {
     vae_v16i r;
