@@ -1,5 +1,5 @@
 // The int8 host kernels: convt_i8_body.inc compiled once per instruction-set level, plus the
-// parts every level shares (the packed weight pairs, the centred and padded input pairs). The
+// parts every level shares (the packed weight pairs, the plane geometry). The
 // body's requantisation is this file's copy of the spec's integer rule (docs/quantisation.md
 // section 4), held equal to the runtime's Swift reference by the tests.
 #include "vae_host_kernels.h"
@@ -19,20 +19,19 @@ typedef int16_t vae_v16s __attribute__((vector_size(32)));
 typedef int8_t vae_v16c __attribute__((vector_size(16)));
 typedef uint8_t vae_v16b __attribute__((vector_size(16)));
 
-// A centred input row with its zero padding: side + kernel - 1 + 1 words at the runtime's
-// capacity (side <= 32, kernel <= 16; DecoderModel refuses larger layers before any kernel runs).
-#define ROW_MAX 48   // t[] in fill_pairs also reads 16 words past the last data word
+// The channel-pair planes of convt_i8_body.inc's fill_planes: `pairs` planes of `words` words,
+// output side `os`, input row 0 column 0 at word `off`, `chunks` vectors of 16 output positions.
+// The planes run 8 chunks past the last (a tile's chunks past it are summed, then dropped) and
+// 32 words past the last input row's second vector store.
+struct plane_geometry { int pairs, os, off, chunks, words; };
 
-// Words per padded row: 1 leading zero word, side + 2(k - 1) data words, and enough zeros after
-// for a second 16-lane load at the largest offset (index k + 31).
-static int row_words(const vae_convt_i8_layer *l) {
-    int k = l->kernel, data = 1 + l->in_side + 2 * (k - 1);
-    return data > k + 32 ? data : k + 32;
-}
-
-size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l) {
-    // (The narrow path's pair words take less: one word per two inputs.)
-    return (size_t)l->in_channels * (size_t)l->in_side * (size_t)row_words(l) * 4;
+static void geometry(const vae_convt_i8_layer *l, struct plane_geometry *g) {
+    const int k = l->kernel;
+    g->pairs = (l->in_channels + 1) / 2;
+    g->os = l->in_side + k - 1;
+    g->off = (k - 1) * g->os + (k - 1);
+    g->chunks = (g->os * g->os + 15) / 16;
+    g->words = (g->off + 16 * (g->chunks + 8) + 15) & ~15;
 }
 
 // An input narrower than the kernel (the first layer: 2 x 2 in, 9 x 9 kernel) runs with lanes
@@ -43,10 +42,17 @@ static int narrow(const vae_convt_i8_layer *l) {
     return l->in_side < l->kernel && l->in_side + l->kernel - 1 <= 16;
 }
 
+size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l) {
+    // (The narrow path's pair words take less: one word per two inputs.)
+    struct plane_geometry g;
+    geometry(l, &g);
+    return (size_t)g.pairs * (size_t)g.words * 4;
+}
+
 size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l) {
     size_t k = (size_t)l->kernel;
     if (narrow(l)) return (size_t)l->out_channels * (size_t)l->in_channels * k * 32 * 4;
-    return (size_t)l->out_channels * (size_t)l->in_channels * k * ((k + 1) / 2) * 4;
+    return (size_t)l->out_channels * (size_t)((l->in_channels + 1) / 2) * k * k * 4;
 }
 
 // Two int16 values (weights, centred inputs) as one pair word, lo in the low half. Shifted as
@@ -57,7 +63,7 @@ static inline int32_t pair_word(int lo, int hi) {
 }
 
 void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
-    const int k = l->kernel, kp = (k + 1) / 2, outC = l->out_channels, inC = l->in_channels;
+    const int k = l->kernel, outC = l->out_channels, inC = l->in_channels;
     if (narrow(l)) {
         for (int oc = 0; oc < outC; oc++)
             for (int ic = 0; ic < inC; ic++)
@@ -71,15 +77,15 @@ void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
                 }
         return;
     }
+    // Channel pairs: word [oc][q][ky][kx] = (w[2q][oc][ky][kx], w[2q + 1][oc][ky][kx]), 0 for a
+    // channel past the last.
+    const int Q = (inC + 1) / 2, kk = k * k;
     for (int oc = 0; oc < outC; oc++)
-        for (int ic = 0; ic < inC; ic++)
-            for (int ky = 0; ky < k; ky++) {
-                const int8_t *wr = l->weights + ((ic * outC + oc) * k + ky) * k;
-                int32_t *p = packed + ((oc * inC + ic) * k + ky) * kp;
-                for (int j = 0; j < kp; j++) {
-                    int lo = wr[2 * j], hi = 2 * j + 1 < k ? wr[2 * j + 1] : 0;
-                    p[j] = pair_word(lo, hi);
-                }
+        for (int q = 0; q < Q; q++)
+            for (int t = 0; t < kk; t++) {
+                int lo = l->weights[(2 * q * outC + oc) * kk + t];
+                int hi = 2 * q + 1 < inC ? l->weights[((2 * q + 1) * outC + oc) * kk + t] : 0;
+                packed[(oc * Q + q) * kk + t] = pair_word(lo, hi);
             }
 }
 

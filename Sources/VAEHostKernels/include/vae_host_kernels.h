@@ -51,7 +51,8 @@ typedef struct {
     const int8_t *weights;                                  // [in][out][k][k]
     const int32_t *bias;                                    // [out]
     const int32_t *requant;                                 // [out][4], or [out][255] thresholds
-    /// The weights as int16 pairs (w[kx], w[kx + 1]) per kernel row, [out][in][k][(k+1)/2]:
+    /// The weights as int16 pairs over input channels (w[2q], w[2q + 1]), [out][(in+1)/2][k][k]
+    /// (the first layer, narrower than its kernel: pairs along kernel rows):
     /// made once by vae_convt_i8_pack into memory the caller keeps (the decoder's arena).
     const int32_t *packed;
 } vae_convt_i8_layer;
@@ -60,7 +61,7 @@ typedef struct {
 size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l);
 void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed);
 
-/// Bytes of scratch vae_convt_i8 needs for `l` (its centred input as padded int16 pairs).
+/// Bytes of scratch vae_convt_i8 needs for `l` (its centred input as padded int16 channel pairs).
 size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l);
 
 void vae_convt_i8(const vae_convt_i8_layer *l, const void *in, void *out, void *scratch, int32_t isa);
