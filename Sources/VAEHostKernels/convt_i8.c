@@ -35,12 +35,17 @@ static void geometry(const vae_convt_i8_layer *l, struct plane_geometry *g) {
 }
 
 // An input narrower than the kernel (the first layer: 2 x 2 in, 9 x 9 kernel) runs with lanes
-// over the output columns of one kernel row instead: each input pair (x[2p], x[2p + 1]) meets
-// the 16 words (w[ox - 2p], w[ox - 2p - 1]), ox = 0 ..< 16, which are one 32-word row per
-// (oc, ic, ky) read at an offset: words 16 + j hold (w[j], w[j - 1]), zero outside the kernel.
+// over the output columns of one output row instead: input pair (c[2q], c[2q + 1]) at (iy, ix),
+// broadcast, meets the 16 words (w[2q][ky][ox - ix], w[2q + 1][ky][ox - ix]), ox = 0 ..< 16,
+// ky = oy - iy: one unaligned load at offset -ix into kernel row (oc, q, ky). Rows are S =
+// k + side - 1 words, the k pair words then side - 1 zeros, after `side - 1` leading zeros, so
+// that the shifted load finds zeros outside the kernel for every lane below os (lanes past os
+// are not stored). Sized so (S words a row, not 32) a tile of 8 channels stays in L1.
 static int narrow(const vae_convt_i8_layer *l) {
     return l->in_side < l->kernel && l->in_side + l->kernel - 1 <= 16;
 }
+
+static int narrow_row_words(const vae_convt_i8_layer *l) { return l->kernel + l->in_side - 1; }
 
 size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l) {
     // (The narrow path's pair words take less: one word per two inputs.)
@@ -51,8 +56,10 @@ size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l) {
 
 size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l) {
     size_t k = (size_t)l->kernel;
-    if (narrow(l)) return (size_t)l->out_channels * (size_t)l->in_channels * k * 32 * 4;
-    return (size_t)l->out_channels * (size_t)((l->in_channels + 1) / 2) * k * k * 4;
+    const size_t Q = (size_t)((l->in_channels + 1) / 2);
+    // Narrow: the leading zeros, the rows, and a last load's 16 words past the last row's start.
+    if (narrow(l)) return ((size_t)l->in_side - 1 + (size_t)l->out_channels * Q * k * (size_t)narrow_row_words(l) + 16) * 4;
+    return (size_t)l->out_channels * Q * k * k * 4;
 }
 
 // Two int16 values (weights, centred inputs) as one pair word, lo in the low half. Shifted as
@@ -64,22 +71,23 @@ static inline int32_t pair_word(int lo, int hi) {
 
 void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
     const int k = l->kernel, outC = l->out_channels, inC = l->in_channels;
+    const int Q = (inC + 1) / 2, kk = k * k;
     if (narrow(l)) {
+        const int S = narrow_row_words(l), lead = l->in_side - 1;
+        const size_t words = vae_convt_i8_pack_bytes(l) / 4;
+        for (size_t i = 0; i < words; i++) packed[i] = 0;
         for (int oc = 0; oc < outC; oc++)
-            for (int ic = 0; ic < inC; ic++)
-                for (int ky = 0; ky < k; ky++) {
-                    const int8_t *wr = l->weights + ((ic * outC + oc) * k + ky) * k;
-                    int32_t *p = packed + ((oc * inC + ic) * k + ky) * 32;
-                    for (int j = -16; j < 16; j++) {
-                        int lo = j >= 0 && j < k ? wr[j] : 0, hi = j - 1 >= 0 && j - 1 < k ? wr[j - 1] : 0;
-                        p[16 + j] = pair_word(lo, hi);
+            for (int q = 0; q < Q; q++)
+                for (int ky = 0; ky < k; ky++)
+                    for (int j = 0; j < k; j++) {
+                        int lo = l->weights[((2 * q * outC + oc) * k + ky) * k + j];
+                        int hi = 2 * q + 1 < inC ? l->weights[(((2 * q + 1) * outC + oc) * k + ky) * k + j] : 0;
+                        packed[lead + ((oc * Q + q) * k + ky) * S + j] = pair_word(lo, hi);
                     }
-                }
         return;
     }
     // Channel pairs: word [oc][q][ky][kx] = (w[2q][oc][ky][kx], w[2q + 1][oc][ky][kx]), 0 for a
     // channel past the last.
-    const int Q = (inC + 1) / 2, kk = k * k;
     for (int oc = 0; oc < outC; oc++)
         for (int q = 0; q < Q; q++)
             for (int t = 0; t < kk; t++) {
@@ -93,13 +101,13 @@ static inline int centred(const vae_convt_i8_layer *l, const void *in, int i) {
     return (l->in_width == 1 ? ((const int8_t *)in)[i] : ((const int16_t *)in)[i]) - l->in_zero_point;
 }
 
+// The narrow layer's input pairs: xw[(q * side + iy) * side + ix] = (c[2q], c[2q + 1]) there.
 static void narrow_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *xw) {
-    const int side = l->in_side, pr = (side + 1) / 2;
-    for (int r = 0; r < l->in_channels * side; r++)
-        for (int p = 0; p < pr; p++) {
-            int i = r * side + 2 * p;
-            int x0 = centred(l, in, i), x1 = 2 * p + 1 < side ? centred(l, in, i + 1) : 0;
-            xw[r * pr + p] = pair_word(x0, x1);
+    const int side = l->in_side, plane = side * side, inC = l->in_channels;
+    for (int q = 0; q < (inC + 1) / 2; q++)
+        for (int i = 0; i < plane; i++) {
+            int x0 = centred(l, in, 2 * q * plane + i), x1 = 2 * q + 1 < inC ? centred(l, in, (2 * q + 1) * plane + i) : 0;
+            xw[q * plane + i] = pair_word(x0, x1);
         }
 }
 
