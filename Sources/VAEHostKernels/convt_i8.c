@@ -54,12 +54,36 @@ size_t vae_convt_i8_scratch_bytes(const vae_convt_i8_layer *l) {
     return (size_t)g.pairs * (size_t)g.words * 4;
 }
 
-size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l) {
+// Words of packed weights, before the pixel columns.
+static size_t weight_words(const vae_convt_i8_layer *l) {
     size_t k = (size_t)l->kernel;
     const size_t Q = (size_t)((l->in_channels + 1) / 2);
     // Narrow: the leading zeros, the rows, and a last load's 16 words past the last row's start.
-    if (narrow(l)) return ((size_t)l->in_side - 1 + (size_t)l->out_channels * Q * k * (size_t)narrow_row_words(l) + 16) * 4;
-    return (size_t)l->out_channels * Q * k * k * 4;
+    if (narrow(l)) return (size_t)l->in_side - 1 + (size_t)l->out_channels * Q * k * (size_t)narrow_row_words(l) + 16;
+    return (size_t)l->out_channels * Q * k * k;
+}
+
+// The last layer's thresholds transposed, after the weights: column i of channel oc holds
+// t[16 hi + i] at entry hi, for i < 15 and hi < 16 (every index up to 254), so that the
+// pixel search's second step is a lookup by hi in registers instead of a gather from memory.
+enum { PIXEL_COLUMNS = 15, PIXEL_COLUMN_WORDS = PIXEL_COLUMNS * 16 };
+
+static inline const int32_t *pixel_columns(const vae_convt_i8_layer *l, int oc) {
+    return l->packed + weight_words(l) + (size_t)oc * PIXEL_COLUMN_WORDS;
+}
+
+size_t vae_convt_i8_pack_bytes(const vae_convt_i8_layer *l) {
+    const size_t columns = l->out_width == 0 ? (size_t)l->out_channels * PIXEL_COLUMN_WORDS : 0;
+    return (weight_words(l) + columns) * 4;
+}
+
+static void pack_pixel_columns(const vae_convt_i8_layer *l, int32_t *packed) {
+    if (l->out_width != 0) return;
+    int32_t *c = packed + weight_words(l);
+    for (int oc = 0; oc < l->out_channels; oc++)
+        for (int i = 0; i < PIXEL_COLUMNS; i++)
+            for (int hi = 0; hi < 16; hi++)
+                c[(size_t)oc * PIXEL_COLUMN_WORDS + i * 16 + hi] = l->requant[(size_t)oc * 255 + 16 * hi + i];
 }
 
 // Two int16 values (weights, centred inputs) as one pair word, lo in the low half. Shifted as
@@ -72,9 +96,10 @@ static inline int32_t pair_word(int lo, int hi) {
 void vae_convt_i8_pack(const vae_convt_i8_layer *l, int32_t *packed) {
     const int k = l->kernel, outC = l->out_channels, inC = l->in_channels;
     const int Q = (inC + 1) / 2, kk = k * k;
+    pack_pixel_columns(l, packed);
     if (narrow(l)) {
         const int S = narrow_row_words(l), lead = l->in_side - 1;
-        const size_t words = vae_convt_i8_pack_bytes(l) / 4;
+        const size_t words = weight_words(l);
         for (size_t i = 0; i < words; i++) packed[i] = 0;
         for (int oc = 0; oc < outC; oc++)
             for (int q = 0; q < Q; q++)
@@ -111,15 +136,16 @@ static void narrow_pairs(const vae_convt_i8_layer *l, const void *in, int32_t *x
         }
 }
 
-// GATHER(t, idx): t[idx[i]] on 16 lanes.
-static inline __attribute__((always_inline)) vae_v16i gather_scalar(const int32_t *t, vae_v16i idx) {
+// LOOKUP16(t, idx): t[idx[i]] for a 16-entry table and idx in 0 ..< 16.
+static inline __attribute__((always_inline)) vae_v16i lookup16_scalar(const int32_t *t, vae_v16i idx) {
     vae_v16i r;
     for (int i = 0; i < 16; i++) r[i] = t[idx[i]];
     return r;
 }
 
+#define LOOKUP16(t, idx) lookup16_scalar((t), (idx))
+
 // Portable: 32-bit lanes; the halves sign-extended by shifts.
-#define GATHER(t, idx) gather_scalar((t), (idx))
 #define SUFFIX _portable
 #define MADD(acc, p, w) ((acc) + (((p) << 16) >> 16) * (int32_t)(int16_t)(w) + ((p) >> 16) * ((int32_t)(w) >> 16))
 #include "convt_i8_body.inc"
@@ -136,13 +162,19 @@ static inline __attribute__((always_inline)) vae_v16i madd_avx2(vae_v16i acc, va
     vae_v8i ml = (vae_v8i)_mm256_madd_epi16((__m256i)lo, wv), mh = (vae_v8i)_mm256_madd_epi16((__m256i)hi, wv);
     return acc + __builtin_shufflevector(ml, mh, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
-static inline __attribute__((always_inline)) vae_v16i gather_avx2(const int32_t *t, vae_v16i idx) {
-    vae_v8i lo = __builtin_shufflevector(idx, idx, 0, 1, 2, 3, 4, 5, 6, 7), hi = __builtin_shufflevector(idx, idx, 8, 9, 10, 11, 12, 13, 14, 15);
-    vae_v8i a = (vae_v8i)_mm256_i32gather_epi32((const int *)t, (__m256i)lo, 4), b = (vae_v8i)_mm256_i32gather_epi32((const int *)t, (__m256i)hi, 4);
-    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+static inline __attribute__((always_inline)) vae_v16i lookup16_avx2(const int32_t *t, vae_v16i idx) {
+    __m256i t0 = _mm256_loadu_si256((const __m256i *)t), t1 = _mm256_loadu_si256((const __m256i *)(t + 8));
+    vae_v16i r;
+    for (int h = 0; h < 2; h++) {
+        vae_v8i i8 = h ? __builtin_shufflevector(idx, idx, 8, 9, 10, 11, 12, 13, 14, 15) : __builtin_shufflevector(idx, idx, 0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i a = _mm256_permutevar8x32_epi32(t0, (__m256i)i8), b = _mm256_permutevar8x32_epi32(t1, (__m256i)i8);
+        vae_v8i v = (vae_v8i)_mm256_blendv_epi8(a, b, (__m256i)(i8 > 7));
+        for (int i = 0; i < 8; i++) r[8 * h + i] = v[i];
+    }
+    return r;
 }
-#undef GATHER
-#define GATHER(t, idx) gather_avx2((t), (idx))
+#undef LOOKUP16
+#define LOOKUP16(t, idx) lookup16_avx2((t), (idx))
 #define SUFFIX _avx2
 #define MADD(acc, p, w) madd_avx2((acc), (p), (w))
 #include "convt_i8_body.inc"
@@ -150,8 +182,8 @@ static inline __attribute__((always_inline)) vae_v16i gather_avx2(const int32_t 
 #undef SUFFIX
 #pragma clang attribute pop
 
-#undef GATHER
-#define GATHER(t, idx) ((vae_v16i)_mm512_i32gather_epi32((__m512i)(idx), (const int *)(t), 4))
+#undef LOOKUP16
+#define LOOKUP16(t, idx) ((vae_v16i)_mm512_permutexvar_epi32((__m512i)(idx), _mm512_loadu_si512((const void *)(t))))
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2"))), apply_to = function)
 #define SUFFIX _avx512
 #define MADD(acc, p, w) ((acc) + (vae_v16i)_mm512_madd_epi16((__m512i)(p), _mm512_set1_epi32(w)))
