@@ -114,35 +114,49 @@ import Builtin
 // plain code; the Builtin module reaches them). Elsewhere (the Cortex-M0, hosts running the
 // tests) the same integers come from plain arithmetic.
 
-/// The low / high int16 of a word, sign-extended (LLVM turns products of these into SMLABB,
-/// SMLABT, SMLATB, SMLATT).
-@inline(__always) func lo16(_ a: UInt32) -> Int32 { Int32(Int16(truncatingIfNeeded: a)) }
-@inline(__always) func hi16(_ a: UInt32) -> Int32 { Int32(bitPattern: a) &>> 16 }
-
-/// acc + lo16(x) * hi16(y) + hi16(x) * lo16(y): one SMLADX on a Cortex-M4.
+/// acc + lo(x) lo(y) + hi(x) hi(y), the halves signed int16: one SMLAD on a Cortex-M4.
 @inline(__always)
-func dualMultiplyAddCross(_ x: UInt32, _ y: UInt32, _ acc: Int32) -> Int32 {
+func dualMultiplyAdd(_ x: UInt32, _ y: UInt32, _ acc: Int32) -> Int32 {
     #if hasFeature(BuiltinModule) && arch(arm) && VAE_DSP
-    return Int32(Builtin.int_arm_smladx(x._value, y._value, acc._value))
+    return Int32(Builtin.int_arm_smlad(x._value, y._value, acc._value))
     #else
-    return acc &+ lo16(x) &* hi16(y) &+ hi16(x) &* lo16(y)
+    return acc &+ Int32(Int16(truncatingIfNeeded: x)) &* Int32(Int16(truncatingIfNeeded: y))
+        &+ (Int32(bitPattern: x) &>> 16) &* (Int32(bitPattern: y) &>> 16)
     #endif
 }
 
-/// Bytes 0 and 2 of `u` as two sign-extended int16 (lo, hi): one SXTB16.
+/// Two weights as one word of int16 halves (lo, hi): two LDRSB and a PKHBT.
 @inline(__always)
-func int8Pairs(even u: UInt32) -> UInt32 {
-    #if hasFeature(BuiltinModule) && arch(arm) && VAE_DSP
-    return UInt32(Builtin.int_arm_sxtb16(u._value))
-    #else
-    return UInt32(UInt16(bitPattern: Int16(Int8(truncatingIfNeeded: u))))
-        | UInt32(UInt16(bitPattern: Int16(Int8(truncatingIfNeeded: u &>> 16)))) &<< 16
-    #endif
+func int8WeightPair(_ lo: Int8, _ hi: Int8) -> UInt32 {
+    UInt32(UInt16(bitPattern: Int16(lo))) | UInt32(bitPattern: Int32(hi) &<< 16)
 }
 
-/// Bytes 1 and 3 of `u` as two sign-extended int16: one SXTB16 with its rotation.
+/// An odd last channel's int16 row of `n` values and, if `two`, the row after it, as words
+/// (x[j], next[j]) or (x[j], 0) in `dst`, for the pair kernel.
 @inline(__always)
-func int8Pairs(odd u: UInt32) -> UInt32 { int8Pairs(even: (u &>> 8) | (u &<< 24)) }
+func int8WidenRows(_ src: UnsafeRawPointer, _ two: Bool, _ n: Int, _ dst: UnsafeMutablePointer<UInt32>) -> UnsafeRawPointer {
+    var j = 0
+    while j < n {
+        let lo = UInt32(UInt16(bitPattern: src.load(fromByteOffset: j &* 2, as: Int16.self)))
+        let hi = two ? UInt32(UInt16(bitPattern: src.load(fromByteOffset: (n &+ j) &* 2, as: Int16.self))) : 0
+        dst[j] = lo | hi &<< 16
+        j &+= 1
+    }
+    return UnsafeRawPointer(dst)
+}
+
+/// The blocked path's activation layout: channels (2p, 2p + 1) as int32 words of int16 halves
+/// (lo 2p, hi 2p + 1), plane p = 0 ..< C / 2 of [row][column] words, then an odd last channel as
+/// an int16 plane. The same C * plane * 2 bytes as the natural layout.
+enum Int8PairLayout {
+    /// Where value (c, position) of a C-channel tensor of `plane` positions sits, in int16 units,
+    /// and the distance between neighbouring positions of that channel.
+    @inline(__always)
+    static func index(_ c: Int, _ position: Int, channels: Int, plane: Int) -> (at: Int, stride: Int) {
+        if c < channels & ~1 { return (((c &>> 1) &* plane &+ position) &* 2 &+ (c & 1), 2) }
+        return ((channels & ~1) &* plane &+ position, 1)
+    }
+}
 
 /// Section 4's requantisation of one channel, for int16 outputs (zero point 0) and shifts
 /// n >= 33 (the exporter's are; other channels take Int8Math.requantise). With H the high word
@@ -159,16 +173,13 @@ struct ChannelRequant {
         mNeg = relu ? 0 : words[2]; sNeg = words[3] &- 32; cNeg = relu ? 0 : 1 &<< (words[3] &- 33)
     }
 
-    /// A row of sums (an even number) to int16, even columns then odd ones (the next layer's
-    /// de-interleaved row).
+    /// A row of `os` sums to int16 at dst[0], dst[stride], ... (Int8PairLayout).
     @inline(never)
-    func row(_ sums: UnsafePointer<Int32>, _ os: Int, _ qmin: Int32, _ qmax: Int32, _ dst: UnsafeMutablePointer<Int16>) {
-        let half = os &>> 1
-        var j = 0
-        while j < half {
-            dst[j] = one(sums[2 &* j], qmin, qmax)
-            dst[half &+ j] = one(sums[2 &* j &+ 1], qmin, qmax)
-            j &+= 1
+    func row(_ sums: UnsafePointer<Int32>, _ os: Int, _ qmin: Int32, _ qmax: Int32, _ dst: UnsafeMutablePointer<Int16>, _ stride: Int) {
+        var j = 0, at = dst
+        while j < os {
+            at.pointee = one(sums[j], qmin, qmax)
+            at += stride; j &+= 1
         }
     }
 
@@ -182,33 +193,30 @@ struct ChannelRequant {
     }
 }
 
-/// One layer of the blocked path (KernelPath.int8Blocked said yes): de-interleaved int16 rows in,
-/// de-interleaved int16 rows out, or 8-bit pixels in natural order for the last layer.
+/// One layer of the blocked path (KernelPath.int8Blocked said yes): int16 channel pairs in
+/// (Int8PairLayout), int16 channel pairs out, or 8-bit pixels in natural order for the last layer.
 func convTransposeInt8Blocked(_ l: DecoderLayer, input: UnsafeRawPointer, output: UnsafeMutableRawPointer) {
-    let os = l.outSide, plane = os &* os
+    let os = l.outSide, plane = os &* os, outC = l.outChannels
     let w = l.weightsInt8.unsafelyUnwrapped, b = l.biasInt32.unsafelyUnwrapped, q = l.requant.unsafelyUnwrapped
     let last = l.output.width == 0, relu = l.activation == .relu, out = l.output
-    withUnsafeTemporaryAllocation(of: Int32.self, capacity: Capacity.maxSide) { rowBuf in
+    withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 &* Capacity.maxSide) { rowBuf in
         let sums = rowBuf.baseAddress.unsafelyUnwrapped
-        for oc in 0..<l.outChannels {
+        let odd = UnsafeMutableRawPointer(sums + Capacity.maxSide).assumingMemoryBound(to: UInt32.self)
+        for oc in 0..<outC {
             let words = q + oc &* (last ? DecoderImageLayout.pixelThresholds : DecoderImageLayout.requantWordsPerChannel)
             let fast = last ? nil : ChannelRequant(words, relu: relu, out)
             for oy in 0..<os {
-                int8FastRow(l.kernel, l.inSide, input, w, l.inChannels, l.outChannels, oc, oy, b[oc], sums)
-                let row = oc &* plane &+ oy &* os
+                int8FastRow(l.kernel, l.inSide, input, w, l.inChannels, outC, oc, oy, b[oc], sums, odd)
                 if last {
+                    let row = oc &* plane &+ oy &* os
                     for ox in 0..<os { output.storeBytes(of: Int8Math.pixel(sums[ox], words), toByteOffset: row &+ ox, as: UInt8.self) }
                     continue
                 }
-                let dst = output.assumingMemoryBound(to: Int16.self) + row
-                if let fast { fast.row(sums, os, out.qmin, out.qmax, dst); continue }
-                var at = dst
-                for parity in 0..<2 {   // even columns, then odd ones: de-interleaved, in store order
-                    var ox = parity
-                    while ox < os {
-                        at.pointee = Int16(truncatingIfNeeded: Int8Math.requantise(sums[ox], words, relu: relu, out))
-                        at += 1; ox &+= 2
-                    }
+                let (at, stride) = Int8PairLayout.index(oc, oy &* os, channels: outC, plane: plane)
+                let dst = output.assumingMemoryBound(to: Int16.self) + at
+                if let fast { fast.row(sums, os, out.qmin, out.qmax, dst, stride); continue }
+                for ox in 0..<os {
+                    dst[ox &* stride] = Int16(truncatingIfNeeded: Int8Math.requantise(sums[ox], words, relu: relu, out))
                 }
             }
         }

@@ -2,34 +2,33 @@
 //
 // The register-blocked int8 kernel for targets without the host vector kernels (Cortex-M), for
 // int16 activations (docs/quantisation.md section 4; integer sums are exact, so the order is
-// free). For each output channel and output row, one call sums a chunk of consecutive outputs
-// (a whole row: CHUNK in the generator says why) in locals, which the register allocator keeps in
-// registers as far as they go: for ic, for each input row iy that reaches the output row, the
-// kernel row's weights become (k + 1) / 2 words of two int16 (w[g], w[g + 2]) (two bytes two
-// apart are what SXTB16 extracts from one 32-bit load), and each input word (x[i], x[i + 2])
-// meets them in one dual multiply-add with exchange (SMLADX):
-//     out[o] += x[o - g] w[g] + x[o - g - 2] w[g + 2],    i = o - g - 2.
-// So that (x[i], x[i + 2]) is one load, the blocked path stores every hidden activation row
-// de-interleaved: its even columns, then its odd ones (a side-2 row, the latent's, is the same
-// either way). Taps whose partner falls outside the row are single 16 x 16 multiply-adds
-// (SMLABB and its half-selecting forms, which LLVM picks from lo16/hi16); only taps that
-// exist are computed.
+// free). The blocked path stores every hidden activation as channel pairs: word (x[2p], x[2p + 1])
+// of each position, plane p = 0 ..< C / 2 of [row][column] words, then an odd last channel as an
+// int16 plane (KernelPath.int8Blocked, Int8PairLayout). One call sums one output row of one
+// output channel: the row's sums start at the bias in `sums`, and for each channel pair and each
+// input row that reaches the output row, the kernel row's weights become k words
+// (w[2p][kx], w[2p + 1][kx]) and each input word meets them in one dual multiply-add (SMLAD):
+//     sums[j + kx] += x[2p][j] w[2p][kx] + x[2p + 1][j] w[2p + 1][kx],
+// in sweeps of at most PASS taps along the input row (see the generator), every sum read and
+// written once per sweep, two neighbours at a time. No tap is half used and none falls outside
+// the row, so there are exactly (inC + 1) / 2 side k multiply-adds per input row.
 //
 // Shapes (kernel, input side): (9, 2), (7, 10), (5, 16), (5, 20), (3, 24), (3, 26).
 // A decoder with any other layer runs the reference kernel.
 
-/// The layer's sums for output channel `oc`, row `oy`, into sums[0 ..< outSide] (a shape
-/// without chunk kernels, which int8FastShape rules out first, writes nothing).
+/// The layer's sums for output channel `oc`, row `oy`, into sums[0 ..< outSide]; `odd` holds
+/// Capacity.maxSide words (a shape without a kernel, which int8FastShape rules out first,
+/// writes nothing).
 @inline(never)
 func int8FastRow(_ k: Int, _ side: Int, _ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int,
-                 _ oc: Int, _ oy: Int, _ bias: Int32, _ sums: UnsafeMutablePointer<Int32>) {
+                 _ oc: Int, _ oy: Int, _ bias: Int32, _ sums: UnsafeMutablePointer<Int32>, _ odd: UnsafeMutablePointer<UInt32>) {
     switch (k, side) {
-    case (9, 2): int8Chunk_k9_s2_o0_c10(x, w, inC, outC, oc, oy, bias, sums)
-    case (7, 10): int8Chunk_k7_s10_o0_c16(x, w, inC, outC, oc, oy, bias, sums)
-    case (5, 16): int8Chunk_k5_s16_o0_c20(x, w, inC, outC, oc, oy, bias, sums)
-    case (5, 20): int8Chunk_k5_s20_o0_c24(x, w, inC, outC, oc, oy, bias, sums)
-    case (3, 24): int8Chunk_k3_s24_o0_c26(x, w, inC, outC, oc, oy, bias, sums)
-    case (3, 26): int8Chunk_k3_s26_o0_c28(x, w, inC, outC, oc, oy, bias, sums)
+    case (9, 2): int8PairRow_k9_s2(x, w, inC, outC, oc, oy, bias, sums, odd)
+    case (7, 10): int8PairRow_k7_s10(x, w, inC, outC, oc, oy, bias, sums, odd)
+    case (5, 16): int8PairRow_k5_s16(x, w, inC, outC, oc, oy, bias, sums, odd)
+    case (5, 20): int8PairRow_k5_s20(x, w, inC, outC, oc, oy, bias, sums, odd)
+    case (3, 24): int8PairRow_k3_s24(x, w, inC, outC, oc, oy, bias, sums, odd)
+    case (3, 26): int8PairRow_k3_s26(x, w, inC, outC, oc, oy, bias, sums, odd)
     default: break
     }
 }
@@ -42,521 +41,818 @@ func int8FastShape(_ k: Int, _ side: Int) -> Bool {
     }
 }
 
-/// Outputs 0 ..< 10 of one output row, kernel 9, input side 2.
+/// One output row of kernel 9 over input rows of side 2 (10 sums).
 @inline(never)
-func int8Chunk_k9_s2_o0_c10(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
+func int8PairRow_k9_s2(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>, _ odd: UnsafeMutablePointer<UInt32>) {
     let iyLo = oy >= 9 ? oy &- 8 : 0, iyHi = oy < 2 ? oy : 1
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
+    var o = 0
+    while o < 10 { out[o] = bias; o &+= 1 }
+    // Channel c's kernel row ky for output channel oc: w + (c outC + oc) k k + ky k.
+    let cs = outC &* 81, full = inC &>> 1
     var wc = w + (oc &* 81 &+ (oy &- iyLo) &* 9)
-    var xc = x + iyLo &* 4
-    let wStep = outC &* 81
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let v = UnsafeRawPointer(wr + 4).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), y4 = int8Pairs(even: v), y5 = int8Pairs(odd: v)
-            let w8 = Int32(wr[8])
-            let h0 = Int32(xr.load(fromByteOffset: 0, as: Int16.self))
-            a0 = a0 &+ h0 &* lo16(y0)
-            let h1 = Int32(xr.load(fromByteOffset: 2, as: Int16.self))
-            a1 = a1 &+ h1 &* lo16(y0)
-            a1 = a1 &+ h0 &* lo16(y1)
-            a2 = a2 &+ h0 &* hi16(y0)
-            a2 = a2 &+ h1 &* lo16(y1)
-            a3 = a3 &+ h1 &* hi16(y0)
-            a3 = a3 &+ h0 &* hi16(y1)
-            a4 = a4 &+ h1 &* hi16(y1)
-            a4 = a4 &+ h0 &* lo16(y4)
-            a5 = a5 &+ h1 &* lo16(y4)
-            a5 = a5 &+ h0 &* lo16(y5)
-            a6 = a6 &+ h0 &* hi16(y4)
-            a6 = a6 &+ h1 &* lo16(y5)
-            a7 = a7 &+ h1 &* hi16(y4)
-            a7 = a7 &+ h0 &* hi16(y5)
-            a8 = a8 &+ h1 &* hi16(y5)
-            a8 = a8 &+ h0 &* w8
-            a9 = a9 &+ h1 &* w8
-            wr -= 9; xr += 4; n &-= 1
+    var xc = x + iyLo &* 8
+    var p = 0
+    while p < (inC &+ 1) &>> 1 {
+        // An odd last channel pairs with itself, two input rows at once: words (x[iy], x[iy + 1])
+        // and weights (w[ky], w[ky - 1]), or (x[iy], 0) for a last single row.
+        let paired = p < full
+        var wr = wc, xp = xc, iy = iyLo
+        while iy <= iyHi {
+            // A store the sums may alias, on every row: without it LLVM carries the sums from
+            // one input row to the next in registers, which it has too few of (it spilled them).
+            odd[Capacity.maxSide &- 1] = UInt32(truncatingIfNeeded: iy)
+            let two = !paired && iy < iyHi, w1 = paired ? cs : (two ? -9 : 0)
+            let xr = paired ? UnsafeRawPointer(xp) : int8WidenRows(x + (full &* 16 &+ iy &* 4), two, 2, odd)
+            let x0 = xr.load(fromByteOffset: 0, as: UInt32.self); let x1 = xr.load(fromByteOffset: 4, as: UInt32.self)
+            do {
+                let W0 = int8WeightPair(wr[0], wr[w1 &+ 0])
+                var s0_0 = out[0]; var s0_1 = out[1]
+                s0_0 = dualMultiplyAdd(x0, W0, s0_0)
+                s0_1 = dualMultiplyAdd(x1, W0, s0_1)
+                let W1 = int8WeightPair(wr[1], wr[w1 &+ 1])
+                s0_1 = dualMultiplyAdd(x0, W1, s0_1)
+                var s0_2 = out[2]; var s0_3 = out[3]
+                s0_2 = dualMultiplyAdd(x1, W1, s0_2)
+                out[0] = s0_0; out[1] = s0_1
+                let W2 = int8WeightPair(wr[2], wr[w1 &+ 2])
+                s0_2 = dualMultiplyAdd(x0, W2, s0_2)
+                s0_3 = dualMultiplyAdd(x1, W2, s0_3)
+                let W3 = int8WeightPair(wr[3], wr[w1 &+ 3])
+                s0_3 = dualMultiplyAdd(x0, W3, s0_3)
+                var s0_4 = out[4]; var s0_5 = out[5]
+                s0_4 = dualMultiplyAdd(x1, W3, s0_4)
+                out[2] = s0_2; out[3] = s0_3
+                let W4 = int8WeightPair(wr[4], wr[w1 &+ 4])
+                s0_4 = dualMultiplyAdd(x0, W4, s0_4)
+                s0_5 = dualMultiplyAdd(x1, W4, s0_5)
+                let W5 = int8WeightPair(wr[5], wr[w1 &+ 5])
+                s0_5 = dualMultiplyAdd(x0, W5, s0_5)
+                var s0_6 = out[6]; var s0_7 = out[7]
+                s0_6 = dualMultiplyAdd(x1, W5, s0_6)
+                out[4] = s0_4; out[5] = s0_5
+                let W6 = int8WeightPair(wr[6], wr[w1 &+ 6])
+                s0_6 = dualMultiplyAdd(x0, W6, s0_6)
+                s0_7 = dualMultiplyAdd(x1, W6, s0_7)
+                let W7 = int8WeightPair(wr[7], wr[w1 &+ 7])
+                s0_7 = dualMultiplyAdd(x0, W7, s0_7)
+                var s0_8 = out[8]; var s0_9 = out[9]
+                s0_8 = dualMultiplyAdd(x1, W7, s0_8)
+                out[6] = s0_6; out[7] = s0_7
+                let W8 = int8WeightPair(wr[8], wr[w1 &+ 8])
+                s0_8 = dualMultiplyAdd(x0, W8, s0_8)
+                s0_9 = dualMultiplyAdd(x1, W8, s0_9)
+                out[8] = s0_8; out[9] = s0_9
+            }
+            let rows = two ? 2 : 1
+            wr -= 9 &* rows; xp += 8; iy &+= rows
         }
-        wc += wStep; xc += 8; ic &-= 1
+        wc += 2 &* cs; xc += 16; p &+= 1
     }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9
 }
 
-/// Outputs 0 ..< 16 of one output row, kernel 7, input side 10.
+/// One output row of kernel 7 over input rows of side 10 (16 sums).
 @inline(never)
-func int8Chunk_k7_s10_o0_c16(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
+func int8PairRow_k7_s10(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>, _ odd: UnsafeMutablePointer<UInt32>) {
     let iyLo = oy >= 7 ? oy &- 6 : 0, iyHi = oy < 10 ? oy : 9
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
+    var o = 0
+    while o < 16 { out[o] = bias; o &+= 1 }
+    // Channel c's kernel row ky for output channel oc: w + (c outC + oc) k k + ky k.
+    let cs = outC &* 49, full = inC &>> 1
     var wc = w + (oc &* 49 &+ (oy &- iyLo) &* 7)
-    var xc = x + iyLo &* 20
-    let wStep = outC &* 49
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let v = UnsafeRawPointer(wr + 3).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), y4 = int8Pairs(odd: v), y35 = int8Pairs(even: v)
-            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            a2 = dualMultiplyAddCross(p0, y0, a2)
-            a3 = dualMultiplyAddCross(p0, y1, a3)
-            a6 = dualMultiplyAddCross(p0, y4, a6)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* lo16(y1)
-            a4 = a4 &+ lo16(p0) &* lo16(y4)
-            a5 = a5 &+ lo16(p0) &* hi16(y35)
-            let p1 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            a3 = dualMultiplyAddCross(p1, y0, a3)
-            a4 = dualMultiplyAddCross(p1, y1, a4)
-            a7 = dualMultiplyAddCross(p1, y4, a7)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a2 = a2 &+ lo16(p1) &* lo16(y1)
-            a5 = a5 &+ lo16(p1) &* lo16(y4)
-            a6 = a6 &+ lo16(p1) &* hi16(y35)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            a4 = dualMultiplyAddCross(p2, y0, a4)
-            a5 = dualMultiplyAddCross(p2, y1, a5)
-            a8 = dualMultiplyAddCross(p2, y4, a8)
-            a7 = a7 &+ lo16(p2) &* hi16(y35)
-            let p3 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            a5 = dualMultiplyAddCross(p3, y0, a5)
-            a6 = dualMultiplyAddCross(p3, y1, a6)
-            a9 = dualMultiplyAddCross(p3, y4, a9)
-            a8 = a8 &+ lo16(p3) &* hi16(y35)
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a6 = dualMultiplyAddCross(p4, y0, a6)
-            a7 = dualMultiplyAddCross(p4, y1, a7)
-            a10 = dualMultiplyAddCross(p4, y4, a10)
-            a9 = a9 &+ lo16(p4) &* hi16(y35)
-            let p5 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
-            a7 = dualMultiplyAddCross(p5, y0, a7)
-            a8 = dualMultiplyAddCross(p5, y1, a8)
-            a11 = dualMultiplyAddCross(p5, y4, a11)
-            a10 = a10 &+ lo16(p5) &* hi16(y35)
-            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            a8 = dualMultiplyAddCross(p6, y0, a8)
-            a9 = dualMultiplyAddCross(p6, y1, a9)
-            a12 = dualMultiplyAddCross(p6, y4, a12)
-            a10 = a10 &+ hi16(p6) &* hi16(y0)
-            a11 = a11 &+ hi16(p6) &* hi16(y1)
-            a11 = a11 &+ lo16(p6) &* hi16(y35)
-            a13 = a13 &+ hi16(p6) &* hi16(y35)
-            a14 = a14 &+ hi16(p6) &* hi16(y4)
-            let p7 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            a9 = dualMultiplyAddCross(p7, y0, a9)
-            a10 = dualMultiplyAddCross(p7, y1, a10)
-            a13 = dualMultiplyAddCross(p7, y4, a13)
-            a11 = a11 &+ hi16(p7) &* hi16(y0)
-            a12 = a12 &+ hi16(p7) &* hi16(y1)
-            a12 = a12 &+ lo16(p7) &* hi16(y35)
-            a14 = a14 &+ hi16(p7) &* hi16(y35)
-            a15 = a15 &+ hi16(p7) &* hi16(y4)
-            wr -= 7; xr += 20; n &-= 1
-        }
-        wc += wStep; xc += 200; ic &-= 1
-    }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15
-}
-
-/// Outputs 0 ..< 20 of one output row, kernel 5, input side 16.
-@inline(never)
-func int8Chunk_k5_s16_o0_c20(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 16 ? oy : 15
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
-    var xc = x + iyLo &* 32
-    let wStep = outC &* 25
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
-            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            a2 = dualMultiplyAddCross(p0, y0, a2)
-            a3 = dualMultiplyAddCross(p0, y1, a3)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* lo16(y1)
-            a4 = a4 &+ lo16(p0) &* w4
-            let p1 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            a3 = dualMultiplyAddCross(p1, y0, a3)
-            a4 = dualMultiplyAddCross(p1, y1, a4)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a2 = a2 &+ lo16(p1) &* lo16(y1)
-            a5 = a5 &+ lo16(p1) &* w4
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            a4 = dualMultiplyAddCross(p2, y0, a4)
-            a5 = dualMultiplyAddCross(p2, y1, a5)
-            a6 = a6 &+ lo16(p2) &* w4
-            let p3 = xr.loadUnaligned(fromByteOffset: 18, as: UInt32.self)
-            a5 = dualMultiplyAddCross(p3, y0, a5)
-            a6 = dualMultiplyAddCross(p3, y1, a6)
-            a7 = a7 &+ lo16(p3) &* w4
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a6 = dualMultiplyAddCross(p4, y0, a6)
-            a7 = dualMultiplyAddCross(p4, y1, a7)
-            a8 = a8 &+ lo16(p4) &* w4
-            let p5 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
-            a7 = dualMultiplyAddCross(p5, y0, a7)
-            a8 = dualMultiplyAddCross(p5, y1, a8)
-            a9 = a9 &+ lo16(p5) &* w4
-            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            a8 = dualMultiplyAddCross(p6, y0, a8)
-            a9 = dualMultiplyAddCross(p6, y1, a9)
-            a10 = a10 &+ lo16(p6) &* w4
-            let p7 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
-            a9 = dualMultiplyAddCross(p7, y0, a9)
-            a10 = dualMultiplyAddCross(p7, y1, a10)
-            a11 = a11 &+ lo16(p7) &* w4
-            let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-            a10 = dualMultiplyAddCross(p8, y0, a10)
-            a11 = dualMultiplyAddCross(p8, y1, a11)
-            a12 = a12 &+ lo16(p8) &* w4
-            let p9 = xr.loadUnaligned(fromByteOffset: 24, as: UInt32.self)
-            a11 = dualMultiplyAddCross(p9, y0, a11)
-            a12 = dualMultiplyAddCross(p9, y1, a12)
-            a13 = a13 &+ lo16(p9) &* w4
-            let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            a12 = dualMultiplyAddCross(p10, y0, a12)
-            a13 = dualMultiplyAddCross(p10, y1, a13)
-            a14 = a14 &+ lo16(p10) &* w4
-            let p11 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            a13 = dualMultiplyAddCross(p11, y0, a13)
-            a14 = dualMultiplyAddCross(p11, y1, a14)
-            a15 = a15 &+ lo16(p11) &* w4
-            let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            a14 = dualMultiplyAddCross(p12, y0, a14)
-            a15 = dualMultiplyAddCross(p12, y1, a15)
-            a16 = a16 &+ hi16(p12) &* hi16(y0)
-            a16 = a16 &+ lo16(p12) &* w4
-            a17 = a17 &+ hi16(p12) &* hi16(y1)
-            a18 = a18 &+ hi16(p12) &* w4
-            let p13 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
-            a15 = dualMultiplyAddCross(p13, y0, a15)
-            a16 = dualMultiplyAddCross(p13, y1, a16)
-            a17 = a17 &+ hi16(p13) &* hi16(y0)
-            a17 = a17 &+ lo16(p13) &* w4
-            a18 = a18 &+ hi16(p13) &* hi16(y1)
-            a19 = a19 &+ hi16(p13) &* w4
-            wr -= 5; xr += 32; n &-= 1
-        }
-        wc += wStep; xc += 512; ic &-= 1
-    }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19
-}
-
-/// Outputs 0 ..< 24 of one output row, kernel 5, input side 20.
-@inline(never)
-func int8Chunk_k5_s20_o0_c24(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
-    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 20 ? oy : 19
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias; var a20 = bias; var a21 = bias; var a22 = bias; var a23 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
-    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
     var xc = x + iyLo &* 40
-    let wStep = outC &* 25
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(even: u), y1 = int8Pairs(odd: u), w4 = Int32(wr[4])
-            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            a2 = dualMultiplyAddCross(p0, y0, a2)
-            a3 = dualMultiplyAddCross(p0, y1, a3)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* lo16(y1)
-            a4 = a4 &+ lo16(p0) &* w4
-            let p1 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
-            a3 = dualMultiplyAddCross(p1, y0, a3)
-            a4 = dualMultiplyAddCross(p1, y1, a4)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a2 = a2 &+ lo16(p1) &* lo16(y1)
-            a5 = a5 &+ lo16(p1) &* w4
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            a4 = dualMultiplyAddCross(p2, y0, a4)
-            a5 = dualMultiplyAddCross(p2, y1, a5)
-            a6 = a6 &+ lo16(p2) &* w4
-            let p3 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
-            a5 = dualMultiplyAddCross(p3, y0, a5)
-            a6 = dualMultiplyAddCross(p3, y1, a6)
-            a7 = a7 &+ lo16(p3) &* w4
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a6 = dualMultiplyAddCross(p4, y0, a6)
-            a7 = dualMultiplyAddCross(p4, y1, a7)
-            a8 = a8 &+ lo16(p4) &* w4
-            let p5 = xr.loadUnaligned(fromByteOffset: 24, as: UInt32.self)
-            a7 = dualMultiplyAddCross(p5, y0, a7)
-            a8 = dualMultiplyAddCross(p5, y1, a8)
-            a9 = a9 &+ lo16(p5) &* w4
-            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            a8 = dualMultiplyAddCross(p6, y0, a8)
-            a9 = dualMultiplyAddCross(p6, y1, a9)
-            a10 = a10 &+ lo16(p6) &* w4
-            let p7 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            a9 = dualMultiplyAddCross(p7, y0, a9)
-            a10 = dualMultiplyAddCross(p7, y1, a10)
-            a11 = a11 &+ lo16(p7) &* w4
-            let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-            a10 = dualMultiplyAddCross(p8, y0, a10)
-            a11 = dualMultiplyAddCross(p8, y1, a11)
-            a12 = a12 &+ lo16(p8) &* w4
-            let p9 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
-            a11 = dualMultiplyAddCross(p9, y0, a11)
-            a12 = dualMultiplyAddCross(p9, y1, a12)
-            a13 = a13 &+ lo16(p9) &* w4
-            let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            a12 = dualMultiplyAddCross(p10, y0, a12)
-            a13 = dualMultiplyAddCross(p10, y1, a13)
-            a14 = a14 &+ lo16(p10) &* w4
-            let p11 = xr.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
-            a13 = dualMultiplyAddCross(p11, y0, a13)
-            a14 = dualMultiplyAddCross(p11, y1, a14)
-            a15 = a15 &+ lo16(p11) &* w4
-            let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            a14 = dualMultiplyAddCross(p12, y0, a14)
-            a15 = dualMultiplyAddCross(p12, y1, a15)
-            a16 = a16 &+ lo16(p12) &* w4
-            let p13 = xr.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
-            a15 = dualMultiplyAddCross(p13, y0, a15)
-            a16 = dualMultiplyAddCross(p13, y1, a16)
-            a17 = a17 &+ lo16(p13) &* w4
-            let p14 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
-            a16 = dualMultiplyAddCross(p14, y0, a16)
-            a17 = dualMultiplyAddCross(p14, y1, a17)
-            a18 = a18 &+ lo16(p14) &* w4
-            let p15 = xr.loadUnaligned(fromByteOffset: 34, as: UInt32.self)
-            a17 = dualMultiplyAddCross(p15, y0, a17)
-            a18 = dualMultiplyAddCross(p15, y1, a18)
-            a19 = a19 &+ lo16(p15) &* w4
-            let p16 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            a18 = dualMultiplyAddCross(p16, y0, a18)
-            a19 = dualMultiplyAddCross(p16, y1, a19)
-            a20 = a20 &+ hi16(p16) &* hi16(y0)
-            a20 = a20 &+ lo16(p16) &* w4
-            a21 = a21 &+ hi16(p16) &* hi16(y1)
-            a22 = a22 &+ hi16(p16) &* w4
-            let p17 = xr.loadUnaligned(fromByteOffset: 36, as: UInt32.self)
-            a19 = dualMultiplyAddCross(p17, y0, a19)
-            a20 = dualMultiplyAddCross(p17, y1, a20)
-            a21 = a21 &+ hi16(p17) &* hi16(y0)
-            a21 = a21 &+ lo16(p17) &* w4
-            a22 = a22 &+ hi16(p17) &* hi16(y1)
-            a23 = a23 &+ hi16(p17) &* w4
-            wr -= 5; xr += 40; n &-= 1
+    var p = 0
+    while p < (inC &+ 1) &>> 1 {
+        // An odd last channel pairs with itself, two input rows at once: words (x[iy], x[iy + 1])
+        // and weights (w[ky], w[ky - 1]), or (x[iy], 0) for a last single row.
+        let paired = p < full
+        var wr = wc, xp = xc, iy = iyLo
+        while iy <= iyHi {
+            // A store the sums may alias, on every row: without it LLVM carries the sums from
+            // one input row to the next in registers, which it has too few of (it spilled them).
+            odd[Capacity.maxSide &- 1] = UInt32(truncatingIfNeeded: iy)
+            let two = !paired && iy < iyHi, w1 = paired ? cs : (two ? -7 : 0)
+            let xr = paired ? UnsafeRawPointer(xp) : int8WidenRows(x + (full &* 400 &+ iy &* 20), two, 10, odd)
+            do {
+                let W0 = int8WeightPair(wr[0], wr[w1 &+ 0]); let W1 = int8WeightPair(wr[1], wr[w1 &+ 1]); let W2 = int8WeightPair(wr[2], wr[w1 &+ 2]); let W3 = int8WeightPair(wr[3], wr[w1 &+ 3])
+                let x0 = xr.load(fromByteOffset: 0, as: UInt32.self); let x1 = xr.load(fromByteOffset: 4, as: UInt32.self)
+                var s0_0 = out[0]; var s0_1 = out[1]
+                s0_0 = dualMultiplyAdd(x0, W0, s0_0)
+                s0_1 = dualMultiplyAdd(x0, W1, s0_1)
+                var s0_2 = out[2]; var s0_3 = out[3]
+                s0_2 = dualMultiplyAdd(x0, W2, s0_2)
+                s0_3 = dualMultiplyAdd(x0, W3, s0_3)
+                s0_1 = dualMultiplyAdd(x1, W0, s0_1)
+                s0_2 = dualMultiplyAdd(x1, W1, s0_2)
+                s0_3 = dualMultiplyAdd(x1, W2, s0_3)
+                var s0_4 = out[4]; var s0_5 = out[5]
+                s0_4 = dualMultiplyAdd(x1, W3, s0_4)
+                out[0] = s0_0; out[1] = s0_1
+                let x2 = xr.load(fromByteOffset: 8, as: UInt32.self); let x3 = xr.load(fromByteOffset: 12, as: UInt32.self)
+                s0_2 = dualMultiplyAdd(x2, W0, s0_2)
+                s0_3 = dualMultiplyAdd(x2, W1, s0_3)
+                s0_4 = dualMultiplyAdd(x2, W2, s0_4)
+                s0_5 = dualMultiplyAdd(x2, W3, s0_5)
+                s0_3 = dualMultiplyAdd(x3, W0, s0_3)
+                s0_4 = dualMultiplyAdd(x3, W1, s0_4)
+                s0_5 = dualMultiplyAdd(x3, W2, s0_5)
+                var s0_6 = out[6]; var s0_7 = out[7]
+                s0_6 = dualMultiplyAdd(x3, W3, s0_6)
+                out[2] = s0_2; out[3] = s0_3
+                let x4 = xr.load(fromByteOffset: 16, as: UInt32.self); let x5 = xr.load(fromByteOffset: 20, as: UInt32.self)
+                s0_4 = dualMultiplyAdd(x4, W0, s0_4)
+                s0_5 = dualMultiplyAdd(x4, W1, s0_5)
+                s0_6 = dualMultiplyAdd(x4, W2, s0_6)
+                s0_7 = dualMultiplyAdd(x4, W3, s0_7)
+                s0_5 = dualMultiplyAdd(x5, W0, s0_5)
+                s0_6 = dualMultiplyAdd(x5, W1, s0_6)
+                s0_7 = dualMultiplyAdd(x5, W2, s0_7)
+                var s0_8 = out[8]; var s0_9 = out[9]
+                s0_8 = dualMultiplyAdd(x5, W3, s0_8)
+                out[4] = s0_4; out[5] = s0_5
+                let x6 = xr.load(fromByteOffset: 24, as: UInt32.self); let x7 = xr.load(fromByteOffset: 28, as: UInt32.self)
+                s0_6 = dualMultiplyAdd(x6, W0, s0_6)
+                s0_7 = dualMultiplyAdd(x6, W1, s0_7)
+                s0_8 = dualMultiplyAdd(x6, W2, s0_8)
+                s0_9 = dualMultiplyAdd(x6, W3, s0_9)
+                s0_7 = dualMultiplyAdd(x7, W0, s0_7)
+                s0_8 = dualMultiplyAdd(x7, W1, s0_8)
+                s0_9 = dualMultiplyAdd(x7, W2, s0_9)
+                var s0_10 = out[10]; var s0_11 = out[11]
+                s0_10 = dualMultiplyAdd(x7, W3, s0_10)
+                out[6] = s0_6; out[7] = s0_7
+                let x8 = xr.load(fromByteOffset: 32, as: UInt32.self); let x9 = xr.load(fromByteOffset: 36, as: UInt32.self)
+                s0_8 = dualMultiplyAdd(x8, W0, s0_8)
+                s0_9 = dualMultiplyAdd(x8, W1, s0_9)
+                s0_10 = dualMultiplyAdd(x8, W2, s0_10)
+                s0_11 = dualMultiplyAdd(x8, W3, s0_11)
+                s0_9 = dualMultiplyAdd(x9, W0, s0_9)
+                s0_10 = dualMultiplyAdd(x9, W1, s0_10)
+                s0_11 = dualMultiplyAdd(x9, W2, s0_11)
+                var s0_12 = out[12]
+                s0_12 = dualMultiplyAdd(x9, W3, s0_12)
+                out[8] = s0_8; out[9] = s0_9
+                out[10] = s0_10; out[11] = s0_11
+                out[12] = s0_12
+            }
+            odd[Capacity.maxSide &- 1] = 0   // (the same, between sweeps)
+            do {
+                let W4 = int8WeightPair(wr[4], wr[w1 &+ 4]); let W5 = int8WeightPair(wr[5], wr[w1 &+ 5]); let W6 = int8WeightPair(wr[6], wr[w1 &+ 6])
+                let x0 = xr.load(fromByteOffset: 0, as: UInt32.self); let x1 = xr.load(fromByteOffset: 4, as: UInt32.self)
+                var s4_4 = out[4]; var s4_5 = out[5]
+                s4_4 = dualMultiplyAdd(x0, W4, s4_4)
+                s4_5 = dualMultiplyAdd(x0, W5, s4_5)
+                var s4_6 = out[6]; var s4_7 = out[7]
+                s4_6 = dualMultiplyAdd(x0, W6, s4_6)
+                s4_5 = dualMultiplyAdd(x1, W4, s4_5)
+                s4_6 = dualMultiplyAdd(x1, W5, s4_6)
+                s4_7 = dualMultiplyAdd(x1, W6, s4_7)
+                out[4] = s4_4; out[5] = s4_5
+                let x2 = xr.load(fromByteOffset: 8, as: UInt32.self); let x3 = xr.load(fromByteOffset: 12, as: UInt32.self)
+                s4_6 = dualMultiplyAdd(x2, W4, s4_6)
+                s4_7 = dualMultiplyAdd(x2, W5, s4_7)
+                var s4_8 = out[8]; var s4_9 = out[9]
+                s4_8 = dualMultiplyAdd(x2, W6, s4_8)
+                s4_7 = dualMultiplyAdd(x3, W4, s4_7)
+                s4_8 = dualMultiplyAdd(x3, W5, s4_8)
+                s4_9 = dualMultiplyAdd(x3, W6, s4_9)
+                out[6] = s4_6; out[7] = s4_7
+                let x4 = xr.load(fromByteOffset: 16, as: UInt32.self); let x5 = xr.load(fromByteOffset: 20, as: UInt32.self)
+                s4_8 = dualMultiplyAdd(x4, W4, s4_8)
+                s4_9 = dualMultiplyAdd(x4, W5, s4_9)
+                var s4_10 = out[10]; var s4_11 = out[11]
+                s4_10 = dualMultiplyAdd(x4, W6, s4_10)
+                s4_9 = dualMultiplyAdd(x5, W4, s4_9)
+                s4_10 = dualMultiplyAdd(x5, W5, s4_10)
+                s4_11 = dualMultiplyAdd(x5, W6, s4_11)
+                out[8] = s4_8; out[9] = s4_9
+                let x6 = xr.load(fromByteOffset: 24, as: UInt32.self); let x7 = xr.load(fromByteOffset: 28, as: UInt32.self)
+                s4_10 = dualMultiplyAdd(x6, W4, s4_10)
+                s4_11 = dualMultiplyAdd(x6, W5, s4_11)
+                var s4_12 = out[12]; var s4_13 = out[13]
+                s4_12 = dualMultiplyAdd(x6, W6, s4_12)
+                s4_11 = dualMultiplyAdd(x7, W4, s4_11)
+                s4_12 = dualMultiplyAdd(x7, W5, s4_12)
+                s4_13 = dualMultiplyAdd(x7, W6, s4_13)
+                out[10] = s4_10; out[11] = s4_11
+                let x8 = xr.load(fromByteOffset: 32, as: UInt32.self); let x9 = xr.load(fromByteOffset: 36, as: UInt32.self)
+                s4_12 = dualMultiplyAdd(x8, W4, s4_12)
+                s4_13 = dualMultiplyAdd(x8, W5, s4_13)
+                var s4_14 = out[14]; var s4_15 = out[15]
+                s4_14 = dualMultiplyAdd(x8, W6, s4_14)
+                s4_13 = dualMultiplyAdd(x9, W4, s4_13)
+                s4_14 = dualMultiplyAdd(x9, W5, s4_14)
+                s4_15 = dualMultiplyAdd(x9, W6, s4_15)
+                out[12] = s4_12; out[13] = s4_13
+                out[14] = s4_14; out[15] = s4_15
+            }
+            let rows = two ? 2 : 1
+            wr -= 7 &* rows; xp += 40; iy &+= rows
         }
-        wc += wStep; xc += 800; ic &-= 1
+        wc += 2 &* cs; xc += 400; p &+= 1
     }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19; out[20] = a20; out[21] = a21; out[22] = a22; out[23] = a23
 }
 
-/// Outputs 0 ..< 26 of one output row, kernel 3, input side 24.
+/// One output row of kernel 5 over input rows of side 16 (20 sums).
 @inline(never)
-func int8Chunk_k3_s24_o0_c26(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
+func int8PairRow_k5_s16(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>, _ odd: UnsafeMutablePointer<UInt32>) {
+    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 16 ? oy : 15
+    var o = 0
+    while o < 20 { out[o] = bias; o &+= 1 }
+    // Channel c's kernel row ky for output channel oc: w + (c outC + oc) k k + ky k.
+    let cs = outC &* 25, full = inC &>> 1
+    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
+    var xc = x + iyLo &* 64
+    var p = 0
+    while p < (inC &+ 1) &>> 1 {
+        // An odd last channel pairs with itself, two input rows at once: words (x[iy], x[iy + 1])
+        // and weights (w[ky], w[ky - 1]), or (x[iy], 0) for a last single row.
+        let paired = p < full
+        var wr = wc, xp = xc, iy = iyLo
+        while iy <= iyHi {
+            // A store the sums may alias, on every row: without it LLVM carries the sums from
+            // one input row to the next in registers, which it has too few of (it spilled them).
+            odd[Capacity.maxSide &- 1] = UInt32(truncatingIfNeeded: iy)
+            let two = !paired && iy < iyHi, w1 = paired ? cs : (two ? -5 : 0)
+            let xr = paired ? UnsafeRawPointer(xp) : int8WidenRows(x + (full &* 1024 &+ iy &* 32), two, 16, odd)
+            do {
+                let W0 = int8WeightPair(wr[0], wr[w1 &+ 0]); let W1 = int8WeightPair(wr[1], wr[w1 &+ 1]); let W2 = int8WeightPair(wr[2], wr[w1 &+ 2]); let W3 = int8WeightPair(wr[3], wr[w1 &+ 3]); let W4 = int8WeightPair(wr[4], wr[w1 &+ 4])
+                let x0 = xr.load(fromByteOffset: 0, as: UInt32.self); let x1 = xr.load(fromByteOffset: 4, as: UInt32.self)
+                var s0_0 = out[0]; var s0_1 = out[1]
+                s0_0 = dualMultiplyAdd(x0, W0, s0_0)
+                s0_1 = dualMultiplyAdd(x0, W1, s0_1)
+                var s0_2 = out[2]; var s0_3 = out[3]
+                s0_2 = dualMultiplyAdd(x0, W2, s0_2)
+                s0_3 = dualMultiplyAdd(x0, W3, s0_3)
+                var s0_4 = out[4]; var s0_5 = out[5]
+                s0_4 = dualMultiplyAdd(x0, W4, s0_4)
+                s0_1 = dualMultiplyAdd(x1, W0, s0_1)
+                s0_2 = dualMultiplyAdd(x1, W1, s0_2)
+                s0_3 = dualMultiplyAdd(x1, W2, s0_3)
+                s0_4 = dualMultiplyAdd(x1, W3, s0_4)
+                s0_5 = dualMultiplyAdd(x1, W4, s0_5)
+                out[0] = s0_0; out[1] = s0_1
+                let x2 = xr.load(fromByteOffset: 8, as: UInt32.self); let x3 = xr.load(fromByteOffset: 12, as: UInt32.self)
+                s0_2 = dualMultiplyAdd(x2, W0, s0_2)
+                s0_3 = dualMultiplyAdd(x2, W1, s0_3)
+                s0_4 = dualMultiplyAdd(x2, W2, s0_4)
+                s0_5 = dualMultiplyAdd(x2, W3, s0_5)
+                var s0_6 = out[6]; var s0_7 = out[7]
+                s0_6 = dualMultiplyAdd(x2, W4, s0_6)
+                s0_3 = dualMultiplyAdd(x3, W0, s0_3)
+                s0_4 = dualMultiplyAdd(x3, W1, s0_4)
+                s0_5 = dualMultiplyAdd(x3, W2, s0_5)
+                s0_6 = dualMultiplyAdd(x3, W3, s0_6)
+                s0_7 = dualMultiplyAdd(x3, W4, s0_7)
+                out[2] = s0_2; out[3] = s0_3
+                let x4 = xr.load(fromByteOffset: 16, as: UInt32.self); let x5 = xr.load(fromByteOffset: 20, as: UInt32.self)
+                s0_4 = dualMultiplyAdd(x4, W0, s0_4)
+                s0_5 = dualMultiplyAdd(x4, W1, s0_5)
+                s0_6 = dualMultiplyAdd(x4, W2, s0_6)
+                s0_7 = dualMultiplyAdd(x4, W3, s0_7)
+                var s0_8 = out[8]; var s0_9 = out[9]
+                s0_8 = dualMultiplyAdd(x4, W4, s0_8)
+                s0_5 = dualMultiplyAdd(x5, W0, s0_5)
+                s0_6 = dualMultiplyAdd(x5, W1, s0_6)
+                s0_7 = dualMultiplyAdd(x5, W2, s0_7)
+                s0_8 = dualMultiplyAdd(x5, W3, s0_8)
+                s0_9 = dualMultiplyAdd(x5, W4, s0_9)
+                out[4] = s0_4; out[5] = s0_5
+                let x6 = xr.load(fromByteOffset: 24, as: UInt32.self); let x7 = xr.load(fromByteOffset: 28, as: UInt32.self)
+                s0_6 = dualMultiplyAdd(x6, W0, s0_6)
+                s0_7 = dualMultiplyAdd(x6, W1, s0_7)
+                s0_8 = dualMultiplyAdd(x6, W2, s0_8)
+                s0_9 = dualMultiplyAdd(x6, W3, s0_9)
+                var s0_10 = out[10]; var s0_11 = out[11]
+                s0_10 = dualMultiplyAdd(x6, W4, s0_10)
+                s0_7 = dualMultiplyAdd(x7, W0, s0_7)
+                s0_8 = dualMultiplyAdd(x7, W1, s0_8)
+                s0_9 = dualMultiplyAdd(x7, W2, s0_9)
+                s0_10 = dualMultiplyAdd(x7, W3, s0_10)
+                s0_11 = dualMultiplyAdd(x7, W4, s0_11)
+                out[6] = s0_6; out[7] = s0_7
+                let x8 = xr.load(fromByteOffset: 32, as: UInt32.self); let x9 = xr.load(fromByteOffset: 36, as: UInt32.self)
+                s0_8 = dualMultiplyAdd(x8, W0, s0_8)
+                s0_9 = dualMultiplyAdd(x8, W1, s0_9)
+                s0_10 = dualMultiplyAdd(x8, W2, s0_10)
+                s0_11 = dualMultiplyAdd(x8, W3, s0_11)
+                var s0_12 = out[12]; var s0_13 = out[13]
+                s0_12 = dualMultiplyAdd(x8, W4, s0_12)
+                s0_9 = dualMultiplyAdd(x9, W0, s0_9)
+                s0_10 = dualMultiplyAdd(x9, W1, s0_10)
+                s0_11 = dualMultiplyAdd(x9, W2, s0_11)
+                s0_12 = dualMultiplyAdd(x9, W3, s0_12)
+                s0_13 = dualMultiplyAdd(x9, W4, s0_13)
+                out[8] = s0_8; out[9] = s0_9
+                let x10 = xr.load(fromByteOffset: 40, as: UInt32.self); let x11 = xr.load(fromByteOffset: 44, as: UInt32.self)
+                s0_10 = dualMultiplyAdd(x10, W0, s0_10)
+                s0_11 = dualMultiplyAdd(x10, W1, s0_11)
+                s0_12 = dualMultiplyAdd(x10, W2, s0_12)
+                s0_13 = dualMultiplyAdd(x10, W3, s0_13)
+                var s0_14 = out[14]; var s0_15 = out[15]
+                s0_14 = dualMultiplyAdd(x10, W4, s0_14)
+                s0_11 = dualMultiplyAdd(x11, W0, s0_11)
+                s0_12 = dualMultiplyAdd(x11, W1, s0_12)
+                s0_13 = dualMultiplyAdd(x11, W2, s0_13)
+                s0_14 = dualMultiplyAdd(x11, W3, s0_14)
+                s0_15 = dualMultiplyAdd(x11, W4, s0_15)
+                out[10] = s0_10; out[11] = s0_11
+                let x12 = xr.load(fromByteOffset: 48, as: UInt32.self); let x13 = xr.load(fromByteOffset: 52, as: UInt32.self)
+                s0_12 = dualMultiplyAdd(x12, W0, s0_12)
+                s0_13 = dualMultiplyAdd(x12, W1, s0_13)
+                s0_14 = dualMultiplyAdd(x12, W2, s0_14)
+                s0_15 = dualMultiplyAdd(x12, W3, s0_15)
+                var s0_16 = out[16]; var s0_17 = out[17]
+                s0_16 = dualMultiplyAdd(x12, W4, s0_16)
+                s0_13 = dualMultiplyAdd(x13, W0, s0_13)
+                s0_14 = dualMultiplyAdd(x13, W1, s0_14)
+                s0_15 = dualMultiplyAdd(x13, W2, s0_15)
+                s0_16 = dualMultiplyAdd(x13, W3, s0_16)
+                s0_17 = dualMultiplyAdd(x13, W4, s0_17)
+                out[12] = s0_12; out[13] = s0_13
+                let x14 = xr.load(fromByteOffset: 56, as: UInt32.self); let x15 = xr.load(fromByteOffset: 60, as: UInt32.self)
+                s0_14 = dualMultiplyAdd(x14, W0, s0_14)
+                s0_15 = dualMultiplyAdd(x14, W1, s0_15)
+                s0_16 = dualMultiplyAdd(x14, W2, s0_16)
+                s0_17 = dualMultiplyAdd(x14, W3, s0_17)
+                var s0_18 = out[18]; var s0_19 = out[19]
+                s0_18 = dualMultiplyAdd(x14, W4, s0_18)
+                s0_15 = dualMultiplyAdd(x15, W0, s0_15)
+                s0_16 = dualMultiplyAdd(x15, W1, s0_16)
+                s0_17 = dualMultiplyAdd(x15, W2, s0_17)
+                s0_18 = dualMultiplyAdd(x15, W3, s0_18)
+                s0_19 = dualMultiplyAdd(x15, W4, s0_19)
+                out[14] = s0_14; out[15] = s0_15
+                out[16] = s0_16; out[17] = s0_17
+                out[18] = s0_18; out[19] = s0_19
+            }
+            let rows = two ? 2 : 1
+            wr -= 5 &* rows; xp += 64; iy &+= rows
+        }
+        wc += 2 &* cs; xc += 1024; p &+= 1
+    }
+}
+
+/// One output row of kernel 5 over input rows of side 20 (24 sums).
+@inline(never)
+func int8PairRow_k5_s20(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>, _ odd: UnsafeMutablePointer<UInt32>) {
+    let iyLo = oy >= 5 ? oy &- 4 : 0, iyHi = oy < 20 ? oy : 19
+    var o = 0
+    while o < 24 { out[o] = bias; o &+= 1 }
+    // Channel c's kernel row ky for output channel oc: w + (c outC + oc) k k + ky k.
+    let cs = outC &* 25, full = inC &>> 1
+    var wc = w + (oc &* 25 &+ (oy &- iyLo) &* 5)
+    var xc = x + iyLo &* 80
+    var p = 0
+    while p < (inC &+ 1) &>> 1 {
+        // An odd last channel pairs with itself, two input rows at once: words (x[iy], x[iy + 1])
+        // and weights (w[ky], w[ky - 1]), or (x[iy], 0) for a last single row.
+        let paired = p < full
+        var wr = wc, xp = xc, iy = iyLo
+        while iy <= iyHi {
+            // A store the sums may alias, on every row: without it LLVM carries the sums from
+            // one input row to the next in registers, which it has too few of (it spilled them).
+            odd[Capacity.maxSide &- 1] = UInt32(truncatingIfNeeded: iy)
+            let two = !paired && iy < iyHi, w1 = paired ? cs : (two ? -5 : 0)
+            let xr = paired ? UnsafeRawPointer(xp) : int8WidenRows(x + (full &* 1600 &+ iy &* 40), two, 20, odd)
+            do {
+                let W0 = int8WeightPair(wr[0], wr[w1 &+ 0]); let W1 = int8WeightPair(wr[1], wr[w1 &+ 1]); let W2 = int8WeightPair(wr[2], wr[w1 &+ 2]); let W3 = int8WeightPair(wr[3], wr[w1 &+ 3]); let W4 = int8WeightPair(wr[4], wr[w1 &+ 4])
+                let x0 = xr.load(fromByteOffset: 0, as: UInt32.self); let x1 = xr.load(fromByteOffset: 4, as: UInt32.self)
+                var s0_0 = out[0]; var s0_1 = out[1]
+                s0_0 = dualMultiplyAdd(x0, W0, s0_0)
+                s0_1 = dualMultiplyAdd(x0, W1, s0_1)
+                var s0_2 = out[2]; var s0_3 = out[3]
+                s0_2 = dualMultiplyAdd(x0, W2, s0_2)
+                s0_3 = dualMultiplyAdd(x0, W3, s0_3)
+                var s0_4 = out[4]; var s0_5 = out[5]
+                s0_4 = dualMultiplyAdd(x0, W4, s0_4)
+                s0_1 = dualMultiplyAdd(x1, W0, s0_1)
+                s0_2 = dualMultiplyAdd(x1, W1, s0_2)
+                s0_3 = dualMultiplyAdd(x1, W2, s0_3)
+                s0_4 = dualMultiplyAdd(x1, W3, s0_4)
+                s0_5 = dualMultiplyAdd(x1, W4, s0_5)
+                out[0] = s0_0; out[1] = s0_1
+                let x2 = xr.load(fromByteOffset: 8, as: UInt32.self); let x3 = xr.load(fromByteOffset: 12, as: UInt32.self)
+                s0_2 = dualMultiplyAdd(x2, W0, s0_2)
+                s0_3 = dualMultiplyAdd(x2, W1, s0_3)
+                s0_4 = dualMultiplyAdd(x2, W2, s0_4)
+                s0_5 = dualMultiplyAdd(x2, W3, s0_5)
+                var s0_6 = out[6]; var s0_7 = out[7]
+                s0_6 = dualMultiplyAdd(x2, W4, s0_6)
+                s0_3 = dualMultiplyAdd(x3, W0, s0_3)
+                s0_4 = dualMultiplyAdd(x3, W1, s0_4)
+                s0_5 = dualMultiplyAdd(x3, W2, s0_5)
+                s0_6 = dualMultiplyAdd(x3, W3, s0_6)
+                s0_7 = dualMultiplyAdd(x3, W4, s0_7)
+                out[2] = s0_2; out[3] = s0_3
+                let x4 = xr.load(fromByteOffset: 16, as: UInt32.self); let x5 = xr.load(fromByteOffset: 20, as: UInt32.self)
+                s0_4 = dualMultiplyAdd(x4, W0, s0_4)
+                s0_5 = dualMultiplyAdd(x4, W1, s0_5)
+                s0_6 = dualMultiplyAdd(x4, W2, s0_6)
+                s0_7 = dualMultiplyAdd(x4, W3, s0_7)
+                var s0_8 = out[8]; var s0_9 = out[9]
+                s0_8 = dualMultiplyAdd(x4, W4, s0_8)
+                s0_5 = dualMultiplyAdd(x5, W0, s0_5)
+                s0_6 = dualMultiplyAdd(x5, W1, s0_6)
+                s0_7 = dualMultiplyAdd(x5, W2, s0_7)
+                s0_8 = dualMultiplyAdd(x5, W3, s0_8)
+                s0_9 = dualMultiplyAdd(x5, W4, s0_9)
+                out[4] = s0_4; out[5] = s0_5
+                let x6 = xr.load(fromByteOffset: 24, as: UInt32.self); let x7 = xr.load(fromByteOffset: 28, as: UInt32.self)
+                s0_6 = dualMultiplyAdd(x6, W0, s0_6)
+                s0_7 = dualMultiplyAdd(x6, W1, s0_7)
+                s0_8 = dualMultiplyAdd(x6, W2, s0_8)
+                s0_9 = dualMultiplyAdd(x6, W3, s0_9)
+                var s0_10 = out[10]; var s0_11 = out[11]
+                s0_10 = dualMultiplyAdd(x6, W4, s0_10)
+                s0_7 = dualMultiplyAdd(x7, W0, s0_7)
+                s0_8 = dualMultiplyAdd(x7, W1, s0_8)
+                s0_9 = dualMultiplyAdd(x7, W2, s0_9)
+                s0_10 = dualMultiplyAdd(x7, W3, s0_10)
+                s0_11 = dualMultiplyAdd(x7, W4, s0_11)
+                out[6] = s0_6; out[7] = s0_7
+                let x8 = xr.load(fromByteOffset: 32, as: UInt32.self); let x9 = xr.load(fromByteOffset: 36, as: UInt32.self)
+                s0_8 = dualMultiplyAdd(x8, W0, s0_8)
+                s0_9 = dualMultiplyAdd(x8, W1, s0_9)
+                s0_10 = dualMultiplyAdd(x8, W2, s0_10)
+                s0_11 = dualMultiplyAdd(x8, W3, s0_11)
+                var s0_12 = out[12]; var s0_13 = out[13]
+                s0_12 = dualMultiplyAdd(x8, W4, s0_12)
+                s0_9 = dualMultiplyAdd(x9, W0, s0_9)
+                s0_10 = dualMultiplyAdd(x9, W1, s0_10)
+                s0_11 = dualMultiplyAdd(x9, W2, s0_11)
+                s0_12 = dualMultiplyAdd(x9, W3, s0_12)
+                s0_13 = dualMultiplyAdd(x9, W4, s0_13)
+                out[8] = s0_8; out[9] = s0_9
+                let x10 = xr.load(fromByteOffset: 40, as: UInt32.self); let x11 = xr.load(fromByteOffset: 44, as: UInt32.self)
+                s0_10 = dualMultiplyAdd(x10, W0, s0_10)
+                s0_11 = dualMultiplyAdd(x10, W1, s0_11)
+                s0_12 = dualMultiplyAdd(x10, W2, s0_12)
+                s0_13 = dualMultiplyAdd(x10, W3, s0_13)
+                var s0_14 = out[14]; var s0_15 = out[15]
+                s0_14 = dualMultiplyAdd(x10, W4, s0_14)
+                s0_11 = dualMultiplyAdd(x11, W0, s0_11)
+                s0_12 = dualMultiplyAdd(x11, W1, s0_12)
+                s0_13 = dualMultiplyAdd(x11, W2, s0_13)
+                s0_14 = dualMultiplyAdd(x11, W3, s0_14)
+                s0_15 = dualMultiplyAdd(x11, W4, s0_15)
+                out[10] = s0_10; out[11] = s0_11
+                let x12 = xr.load(fromByteOffset: 48, as: UInt32.self); let x13 = xr.load(fromByteOffset: 52, as: UInt32.self)
+                s0_12 = dualMultiplyAdd(x12, W0, s0_12)
+                s0_13 = dualMultiplyAdd(x12, W1, s0_13)
+                s0_14 = dualMultiplyAdd(x12, W2, s0_14)
+                s0_15 = dualMultiplyAdd(x12, W3, s0_15)
+                var s0_16 = out[16]; var s0_17 = out[17]
+                s0_16 = dualMultiplyAdd(x12, W4, s0_16)
+                s0_13 = dualMultiplyAdd(x13, W0, s0_13)
+                s0_14 = dualMultiplyAdd(x13, W1, s0_14)
+                s0_15 = dualMultiplyAdd(x13, W2, s0_15)
+                s0_16 = dualMultiplyAdd(x13, W3, s0_16)
+                s0_17 = dualMultiplyAdd(x13, W4, s0_17)
+                out[12] = s0_12; out[13] = s0_13
+                let x14 = xr.load(fromByteOffset: 56, as: UInt32.self); let x15 = xr.load(fromByteOffset: 60, as: UInt32.self)
+                s0_14 = dualMultiplyAdd(x14, W0, s0_14)
+                s0_15 = dualMultiplyAdd(x14, W1, s0_15)
+                s0_16 = dualMultiplyAdd(x14, W2, s0_16)
+                s0_17 = dualMultiplyAdd(x14, W3, s0_17)
+                var s0_18 = out[18]; var s0_19 = out[19]
+                s0_18 = dualMultiplyAdd(x14, W4, s0_18)
+                s0_15 = dualMultiplyAdd(x15, W0, s0_15)
+                s0_16 = dualMultiplyAdd(x15, W1, s0_16)
+                s0_17 = dualMultiplyAdd(x15, W2, s0_17)
+                s0_18 = dualMultiplyAdd(x15, W3, s0_18)
+                s0_19 = dualMultiplyAdd(x15, W4, s0_19)
+                out[14] = s0_14; out[15] = s0_15
+                let x16 = xr.load(fromByteOffset: 64, as: UInt32.self); let x17 = xr.load(fromByteOffset: 68, as: UInt32.self)
+                s0_16 = dualMultiplyAdd(x16, W0, s0_16)
+                s0_17 = dualMultiplyAdd(x16, W1, s0_17)
+                s0_18 = dualMultiplyAdd(x16, W2, s0_18)
+                s0_19 = dualMultiplyAdd(x16, W3, s0_19)
+                var s0_20 = out[20]; var s0_21 = out[21]
+                s0_20 = dualMultiplyAdd(x16, W4, s0_20)
+                s0_17 = dualMultiplyAdd(x17, W0, s0_17)
+                s0_18 = dualMultiplyAdd(x17, W1, s0_18)
+                s0_19 = dualMultiplyAdd(x17, W2, s0_19)
+                s0_20 = dualMultiplyAdd(x17, W3, s0_20)
+                s0_21 = dualMultiplyAdd(x17, W4, s0_21)
+                out[16] = s0_16; out[17] = s0_17
+                let x18 = xr.load(fromByteOffset: 72, as: UInt32.self); let x19 = xr.load(fromByteOffset: 76, as: UInt32.self)
+                s0_18 = dualMultiplyAdd(x18, W0, s0_18)
+                s0_19 = dualMultiplyAdd(x18, W1, s0_19)
+                s0_20 = dualMultiplyAdd(x18, W2, s0_20)
+                s0_21 = dualMultiplyAdd(x18, W3, s0_21)
+                var s0_22 = out[22]; var s0_23 = out[23]
+                s0_22 = dualMultiplyAdd(x18, W4, s0_22)
+                s0_19 = dualMultiplyAdd(x19, W0, s0_19)
+                s0_20 = dualMultiplyAdd(x19, W1, s0_20)
+                s0_21 = dualMultiplyAdd(x19, W2, s0_21)
+                s0_22 = dualMultiplyAdd(x19, W3, s0_22)
+                s0_23 = dualMultiplyAdd(x19, W4, s0_23)
+                out[18] = s0_18; out[19] = s0_19
+                out[20] = s0_20; out[21] = s0_21
+                out[22] = s0_22; out[23] = s0_23
+            }
+            let rows = two ? 2 : 1
+            wr -= 5 &* rows; xp += 80; iy &+= rows
+        }
+        wc += 2 &* cs; xc += 1600; p &+= 1
+    }
+}
+
+/// One output row of kernel 3 over input rows of side 24 (26 sums).
+@inline(never)
+func int8PairRow_k3_s24(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>, _ odd: UnsafeMutablePointer<UInt32>) {
     let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 24 ? oy : 23
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias; var a20 = bias; var a21 = bias; var a22 = bias; var a23 = bias; var a24 = bias; var a25 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
+    var o = 0
+    while o < 26 { out[o] = bias; o &+= 1 }
+    // Channel c's kernel row ky for output channel oc: w + (c outC + oc) k k + ky k.
+    let cs = outC &* 9, full = inC &>> 1
     var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 48
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
-            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            a2 = dualMultiplyAddCross(p0, y0, a2)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* hi16(yS)
-            let p1 = xr.loadUnaligned(fromByteOffset: 24, as: UInt32.self)
-            a3 = dualMultiplyAddCross(p1, y0, a3)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a2 = a2 &+ lo16(p1) &* hi16(yS)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            a4 = dualMultiplyAddCross(p2, y0, a4)
-            a3 = a3 &+ lo16(p2) &* hi16(yS)
-            let p3 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            a5 = dualMultiplyAddCross(p3, y0, a5)
-            a4 = a4 &+ lo16(p3) &* hi16(yS)
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a6 = dualMultiplyAddCross(p4, y0, a6)
-            a5 = a5 &+ lo16(p4) &* hi16(yS)
-            let p5 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
-            a7 = dualMultiplyAddCross(p5, y0, a7)
-            a6 = a6 &+ lo16(p5) &* hi16(yS)
-            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            a8 = dualMultiplyAddCross(p6, y0, a8)
-            a7 = a7 &+ lo16(p6) &* hi16(yS)
-            let p7 = xr.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
-            a9 = dualMultiplyAddCross(p7, y0, a9)
-            a8 = a8 &+ lo16(p7) &* hi16(yS)
-            let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-            a10 = dualMultiplyAddCross(p8, y0, a10)
-            a9 = a9 &+ lo16(p8) &* hi16(yS)
-            let p9 = xr.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
-            a11 = dualMultiplyAddCross(p9, y0, a11)
-            a10 = a10 &+ lo16(p9) &* hi16(yS)
-            let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            a12 = dualMultiplyAddCross(p10, y0, a12)
-            a11 = a11 &+ lo16(p10) &* hi16(yS)
-            let p11 = xr.loadUnaligned(fromByteOffset: 34, as: UInt32.self)
-            a13 = dualMultiplyAddCross(p11, y0, a13)
-            a12 = a12 &+ lo16(p11) &* hi16(yS)
-            let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            a14 = dualMultiplyAddCross(p12, y0, a14)
-            a13 = a13 &+ lo16(p12) &* hi16(yS)
-            let p13 = xr.loadUnaligned(fromByteOffset: 36, as: UInt32.self)
-            a15 = dualMultiplyAddCross(p13, y0, a15)
-            a14 = a14 &+ lo16(p13) &* hi16(yS)
-            let p14 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
-            a16 = dualMultiplyAddCross(p14, y0, a16)
-            a15 = a15 &+ lo16(p14) &* hi16(yS)
-            let p15 = xr.loadUnaligned(fromByteOffset: 38, as: UInt32.self)
-            a17 = dualMultiplyAddCross(p15, y0, a17)
-            a16 = a16 &+ lo16(p15) &* hi16(yS)
-            let p16 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            a18 = dualMultiplyAddCross(p16, y0, a18)
-            a17 = a17 &+ lo16(p16) &* hi16(yS)
-            let p17 = xr.loadUnaligned(fromByteOffset: 40, as: UInt32.self)
-            a19 = dualMultiplyAddCross(p17, y0, a19)
-            a18 = a18 &+ lo16(p17) &* hi16(yS)
-            let p18 = xr.loadUnaligned(fromByteOffset: 18, as: UInt32.self)
-            a20 = dualMultiplyAddCross(p18, y0, a20)
-            a19 = a19 &+ lo16(p18) &* hi16(yS)
-            let p19 = xr.loadUnaligned(fromByteOffset: 42, as: UInt32.self)
-            a21 = dualMultiplyAddCross(p19, y0, a21)
-            a20 = a20 &+ lo16(p19) &* hi16(yS)
-            let p20 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
-            a22 = dualMultiplyAddCross(p20, y0, a22)
-            a21 = a21 &+ lo16(p20) &* hi16(yS)
-            a23 = a23 &+ hi16(p20) &* hi16(yS)
-            a24 = a24 &+ hi16(p20) &* hi16(y0)
-            let p21 = xr.loadUnaligned(fromByteOffset: 44, as: UInt32.self)
-            a23 = dualMultiplyAddCross(p21, y0, a23)
-            a22 = a22 &+ lo16(p21) &* hi16(yS)
-            a24 = a24 &+ hi16(p21) &* hi16(yS)
-            a25 = a25 &+ hi16(p21) &* hi16(y0)
-            wr -= 3; xr += 48; n &-= 1
+    var xc = x + iyLo &* 96
+    var p = 0
+    while p < (inC &+ 1) &>> 1 {
+        // An odd last channel pairs with itself, two input rows at once: words (x[iy], x[iy + 1])
+        // and weights (w[ky], w[ky - 1]), or (x[iy], 0) for a last single row.
+        let paired = p < full
+        var wr = wc, xp = xc, iy = iyLo
+        while iy <= iyHi {
+            // A store the sums may alias, on every row: without it LLVM carries the sums from
+            // one input row to the next in registers, which it has too few of (it spilled them).
+            odd[Capacity.maxSide &- 1] = UInt32(truncatingIfNeeded: iy)
+            let two = !paired && iy < iyHi, w1 = paired ? cs : (two ? -3 : 0)
+            let xr = paired ? UnsafeRawPointer(xp) : int8WidenRows(x + (full &* 2304 &+ iy &* 48), two, 24, odd)
+            do {
+                let W0 = int8WeightPair(wr[0], wr[w1 &+ 0]); let W1 = int8WeightPair(wr[1], wr[w1 &+ 1]); let W2 = int8WeightPair(wr[2], wr[w1 &+ 2])
+                let x0 = xr.load(fromByteOffset: 0, as: UInt32.self); let x1 = xr.load(fromByteOffset: 4, as: UInt32.self)
+                var s0_0 = out[0]; var s0_1 = out[1]
+                s0_0 = dualMultiplyAdd(x0, W0, s0_0)
+                s0_1 = dualMultiplyAdd(x0, W1, s0_1)
+                var s0_2 = out[2]; var s0_3 = out[3]
+                s0_2 = dualMultiplyAdd(x0, W2, s0_2)
+                s0_1 = dualMultiplyAdd(x1, W0, s0_1)
+                s0_2 = dualMultiplyAdd(x1, W1, s0_2)
+                s0_3 = dualMultiplyAdd(x1, W2, s0_3)
+                out[0] = s0_0; out[1] = s0_1
+                let x2 = xr.load(fromByteOffset: 8, as: UInt32.self); let x3 = xr.load(fromByteOffset: 12, as: UInt32.self)
+                s0_2 = dualMultiplyAdd(x2, W0, s0_2)
+                s0_3 = dualMultiplyAdd(x2, W1, s0_3)
+                var s0_4 = out[4]; var s0_5 = out[5]
+                s0_4 = dualMultiplyAdd(x2, W2, s0_4)
+                s0_3 = dualMultiplyAdd(x3, W0, s0_3)
+                s0_4 = dualMultiplyAdd(x3, W1, s0_4)
+                s0_5 = dualMultiplyAdd(x3, W2, s0_5)
+                out[2] = s0_2; out[3] = s0_3
+                let x4 = xr.load(fromByteOffset: 16, as: UInt32.self); let x5 = xr.load(fromByteOffset: 20, as: UInt32.self)
+                s0_4 = dualMultiplyAdd(x4, W0, s0_4)
+                s0_5 = dualMultiplyAdd(x4, W1, s0_5)
+                var s0_6 = out[6]; var s0_7 = out[7]
+                s0_6 = dualMultiplyAdd(x4, W2, s0_6)
+                s0_5 = dualMultiplyAdd(x5, W0, s0_5)
+                s0_6 = dualMultiplyAdd(x5, W1, s0_6)
+                s0_7 = dualMultiplyAdd(x5, W2, s0_7)
+                out[4] = s0_4; out[5] = s0_5
+                let x6 = xr.load(fromByteOffset: 24, as: UInt32.self); let x7 = xr.load(fromByteOffset: 28, as: UInt32.self)
+                s0_6 = dualMultiplyAdd(x6, W0, s0_6)
+                s0_7 = dualMultiplyAdd(x6, W1, s0_7)
+                var s0_8 = out[8]; var s0_9 = out[9]
+                s0_8 = dualMultiplyAdd(x6, W2, s0_8)
+                s0_7 = dualMultiplyAdd(x7, W0, s0_7)
+                s0_8 = dualMultiplyAdd(x7, W1, s0_8)
+                s0_9 = dualMultiplyAdd(x7, W2, s0_9)
+                out[6] = s0_6; out[7] = s0_7
+                let x8 = xr.load(fromByteOffset: 32, as: UInt32.self); let x9 = xr.load(fromByteOffset: 36, as: UInt32.self)
+                s0_8 = dualMultiplyAdd(x8, W0, s0_8)
+                s0_9 = dualMultiplyAdd(x8, W1, s0_9)
+                var s0_10 = out[10]; var s0_11 = out[11]
+                s0_10 = dualMultiplyAdd(x8, W2, s0_10)
+                s0_9 = dualMultiplyAdd(x9, W0, s0_9)
+                s0_10 = dualMultiplyAdd(x9, W1, s0_10)
+                s0_11 = dualMultiplyAdd(x9, W2, s0_11)
+                out[8] = s0_8; out[9] = s0_9
+                let x10 = xr.load(fromByteOffset: 40, as: UInt32.self); let x11 = xr.load(fromByteOffset: 44, as: UInt32.self)
+                s0_10 = dualMultiplyAdd(x10, W0, s0_10)
+                s0_11 = dualMultiplyAdd(x10, W1, s0_11)
+                var s0_12 = out[12]; var s0_13 = out[13]
+                s0_12 = dualMultiplyAdd(x10, W2, s0_12)
+                s0_11 = dualMultiplyAdd(x11, W0, s0_11)
+                s0_12 = dualMultiplyAdd(x11, W1, s0_12)
+                s0_13 = dualMultiplyAdd(x11, W2, s0_13)
+                out[10] = s0_10; out[11] = s0_11
+                let x12 = xr.load(fromByteOffset: 48, as: UInt32.self); let x13 = xr.load(fromByteOffset: 52, as: UInt32.self)
+                s0_12 = dualMultiplyAdd(x12, W0, s0_12)
+                s0_13 = dualMultiplyAdd(x12, W1, s0_13)
+                var s0_14 = out[14]; var s0_15 = out[15]
+                s0_14 = dualMultiplyAdd(x12, W2, s0_14)
+                s0_13 = dualMultiplyAdd(x13, W0, s0_13)
+                s0_14 = dualMultiplyAdd(x13, W1, s0_14)
+                s0_15 = dualMultiplyAdd(x13, W2, s0_15)
+                out[12] = s0_12; out[13] = s0_13
+                let x14 = xr.load(fromByteOffset: 56, as: UInt32.self); let x15 = xr.load(fromByteOffset: 60, as: UInt32.self)
+                s0_14 = dualMultiplyAdd(x14, W0, s0_14)
+                s0_15 = dualMultiplyAdd(x14, W1, s0_15)
+                var s0_16 = out[16]; var s0_17 = out[17]
+                s0_16 = dualMultiplyAdd(x14, W2, s0_16)
+                s0_15 = dualMultiplyAdd(x15, W0, s0_15)
+                s0_16 = dualMultiplyAdd(x15, W1, s0_16)
+                s0_17 = dualMultiplyAdd(x15, W2, s0_17)
+                out[14] = s0_14; out[15] = s0_15
+                let x16 = xr.load(fromByteOffset: 64, as: UInt32.self); let x17 = xr.load(fromByteOffset: 68, as: UInt32.self)
+                s0_16 = dualMultiplyAdd(x16, W0, s0_16)
+                s0_17 = dualMultiplyAdd(x16, W1, s0_17)
+                var s0_18 = out[18]; var s0_19 = out[19]
+                s0_18 = dualMultiplyAdd(x16, W2, s0_18)
+                s0_17 = dualMultiplyAdd(x17, W0, s0_17)
+                s0_18 = dualMultiplyAdd(x17, W1, s0_18)
+                s0_19 = dualMultiplyAdd(x17, W2, s0_19)
+                out[16] = s0_16; out[17] = s0_17
+                let x18 = xr.load(fromByteOffset: 72, as: UInt32.self); let x19 = xr.load(fromByteOffset: 76, as: UInt32.self)
+                s0_18 = dualMultiplyAdd(x18, W0, s0_18)
+                s0_19 = dualMultiplyAdd(x18, W1, s0_19)
+                var s0_20 = out[20]; var s0_21 = out[21]
+                s0_20 = dualMultiplyAdd(x18, W2, s0_20)
+                s0_19 = dualMultiplyAdd(x19, W0, s0_19)
+                s0_20 = dualMultiplyAdd(x19, W1, s0_20)
+                s0_21 = dualMultiplyAdd(x19, W2, s0_21)
+                out[18] = s0_18; out[19] = s0_19
+                let x20 = xr.load(fromByteOffset: 80, as: UInt32.self); let x21 = xr.load(fromByteOffset: 84, as: UInt32.self)
+                s0_20 = dualMultiplyAdd(x20, W0, s0_20)
+                s0_21 = dualMultiplyAdd(x20, W1, s0_21)
+                var s0_22 = out[22]; var s0_23 = out[23]
+                s0_22 = dualMultiplyAdd(x20, W2, s0_22)
+                s0_21 = dualMultiplyAdd(x21, W0, s0_21)
+                s0_22 = dualMultiplyAdd(x21, W1, s0_22)
+                s0_23 = dualMultiplyAdd(x21, W2, s0_23)
+                out[20] = s0_20; out[21] = s0_21
+                let x22 = xr.load(fromByteOffset: 88, as: UInt32.self); let x23 = xr.load(fromByteOffset: 92, as: UInt32.self)
+                s0_22 = dualMultiplyAdd(x22, W0, s0_22)
+                s0_23 = dualMultiplyAdd(x22, W1, s0_23)
+                var s0_24 = out[24]; var s0_25 = out[25]
+                s0_24 = dualMultiplyAdd(x22, W2, s0_24)
+                s0_23 = dualMultiplyAdd(x23, W0, s0_23)
+                s0_24 = dualMultiplyAdd(x23, W1, s0_24)
+                s0_25 = dualMultiplyAdd(x23, W2, s0_25)
+                out[22] = s0_22; out[23] = s0_23
+                out[24] = s0_24; out[25] = s0_25
+            }
+            let rows = two ? 2 : 1
+            wr -= 3 &* rows; xp += 96; iy &+= rows
         }
-        wc += wStep; xc += 1152; ic &-= 1
+        wc += 2 &* cs; xc += 2304; p &+= 1
     }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19; out[20] = a20; out[21] = a21; out[22] = a22; out[23] = a23; out[24] = a24; out[25] = a25
 }
 
-/// Outputs 0 ..< 28 of one output row, kernel 3, input side 26.
+/// One output row of kernel 3 over input rows of side 26 (28 sums).
 @inline(never)
-func int8Chunk_k3_s26_o0_c28(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
-    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>) {
+func int8PairRow_k3_s26(_ x: UnsafeRawPointer, _ w: UnsafePointer<Int8>, _ inC: Int, _ outC: Int, _ oc: Int, _ oy: Int,
+    _ bias: Int32, _ out: UnsafeMutablePointer<Int32>, _ odd: UnsafeMutablePointer<UInt32>) {
     let iyLo = oy >= 3 ? oy &- 2 : 0, iyHi = oy < 26 ? oy : 25
-    let rows = iyHi &- iyLo &+ 1
-    var a0 = bias; var a1 = bias; var a2 = bias; var a3 = bias; var a4 = bias; var a5 = bias; var a6 = bias; var a7 = bias; var a8 = bias; var a9 = bias; var a10 = bias; var a11 = bias; var a12 = bias; var a13 = bias; var a14 = bias; var a15 = bias; var a16 = bias; var a17 = bias; var a18 = bias; var a19 = bias; var a20 = bias; var a21 = bias; var a22 = bias; var a23 = bias; var a24 = bias; var a25 = bias; var a26 = bias; var a27 = bias
-    // w[ic][oc][oy - iy][.] and input row x[ic][iy] for ic = 0, iy = iyLo.
+    var o = 0
+    while o < 28 { out[o] = bias; o &+= 1 }
+    // Channel c's kernel row ky for output channel oc: w + (c outC + oc) k k + ky k.
+    let cs = outC &* 9, full = inC &>> 1
     var wc = w + (oc &* 9 &+ (oy &- iyLo) &* 3)
-    var xc = x + iyLo &* 52
-    let wStep = outC &* 9
-    var ic = inC
-    while ic > 0 {
-        var wr = wc, xr = xc, n = rows
-        while n > 0 {
-            let u = UnsafeRawPointer(wr - 1).loadUnaligned(as: UInt32.self)
-            let y0 = int8Pairs(odd: u), yS = int8Pairs(even: u)
-            let p0 = xr.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
-            a2 = dualMultiplyAddCross(p0, y0, a2)
-            a0 = a0 &+ lo16(p0) &* lo16(y0)
-            a1 = a1 &+ lo16(p0) &* hi16(yS)
-            let p1 = xr.loadUnaligned(fromByteOffset: 26, as: UInt32.self)
-            a3 = dualMultiplyAddCross(p1, y0, a3)
-            a1 = a1 &+ lo16(p1) &* lo16(y0)
-            a2 = a2 &+ lo16(p1) &* hi16(yS)
-            let p2 = xr.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            a4 = dualMultiplyAddCross(p2, y0, a4)
-            a3 = a3 &+ lo16(p2) &* hi16(yS)
-            let p3 = xr.loadUnaligned(fromByteOffset: 28, as: UInt32.self)
-            a5 = dualMultiplyAddCross(p3, y0, a5)
-            a4 = a4 &+ lo16(p3) &* hi16(yS)
-            let p4 = xr.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            a6 = dualMultiplyAddCross(p4, y0, a6)
-            a5 = a5 &+ lo16(p4) &* hi16(yS)
-            let p5 = xr.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
-            a7 = dualMultiplyAddCross(p5, y0, a7)
-            a6 = a6 &+ lo16(p5) &* hi16(yS)
-            let p6 = xr.loadUnaligned(fromByteOffset: 6, as: UInt32.self)
-            a8 = dualMultiplyAddCross(p6, y0, a8)
-            a7 = a7 &+ lo16(p6) &* hi16(yS)
-            let p7 = xr.loadUnaligned(fromByteOffset: 32, as: UInt32.self)
-            a9 = dualMultiplyAddCross(p7, y0, a9)
-            a8 = a8 &+ lo16(p7) &* hi16(yS)
-            let p8 = xr.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-            a10 = dualMultiplyAddCross(p8, y0, a10)
-            a9 = a9 &+ lo16(p8) &* hi16(yS)
-            let p9 = xr.loadUnaligned(fromByteOffset: 34, as: UInt32.self)
-            a11 = dualMultiplyAddCross(p9, y0, a11)
-            a10 = a10 &+ lo16(p9) &* hi16(yS)
-            let p10 = xr.loadUnaligned(fromByteOffset: 10, as: UInt32.self)
-            a12 = dualMultiplyAddCross(p10, y0, a12)
-            a11 = a11 &+ lo16(p10) &* hi16(yS)
-            let p11 = xr.loadUnaligned(fromByteOffset: 36, as: UInt32.self)
-            a13 = dualMultiplyAddCross(p11, y0, a13)
-            a12 = a12 &+ lo16(p11) &* hi16(yS)
-            let p12 = xr.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            a14 = dualMultiplyAddCross(p12, y0, a14)
-            a13 = a13 &+ lo16(p12) &* hi16(yS)
-            let p13 = xr.loadUnaligned(fromByteOffset: 38, as: UInt32.self)
-            a15 = dualMultiplyAddCross(p13, y0, a15)
-            a14 = a14 &+ lo16(p13) &* hi16(yS)
-            let p14 = xr.loadUnaligned(fromByteOffset: 14, as: UInt32.self)
-            a16 = dualMultiplyAddCross(p14, y0, a16)
-            a15 = a15 &+ lo16(p14) &* hi16(yS)
-            let p15 = xr.loadUnaligned(fromByteOffset: 40, as: UInt32.self)
-            a17 = dualMultiplyAddCross(p15, y0, a17)
-            a16 = a16 &+ lo16(p15) &* hi16(yS)
-            let p16 = xr.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
-            a18 = dualMultiplyAddCross(p16, y0, a18)
-            a17 = a17 &+ lo16(p16) &* hi16(yS)
-            let p17 = xr.loadUnaligned(fromByteOffset: 42, as: UInt32.self)
-            a19 = dualMultiplyAddCross(p17, y0, a19)
-            a18 = a18 &+ lo16(p17) &* hi16(yS)
-            let p18 = xr.loadUnaligned(fromByteOffset: 18, as: UInt32.self)
-            a20 = dualMultiplyAddCross(p18, y0, a20)
-            a19 = a19 &+ lo16(p18) &* hi16(yS)
-            let p19 = xr.loadUnaligned(fromByteOffset: 44, as: UInt32.self)
-            a21 = dualMultiplyAddCross(p19, y0, a21)
-            a20 = a20 &+ lo16(p19) &* hi16(yS)
-            let p20 = xr.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
-            a22 = dualMultiplyAddCross(p20, y0, a22)
-            a21 = a21 &+ lo16(p20) &* hi16(yS)
-            let p21 = xr.loadUnaligned(fromByteOffset: 46, as: UInt32.self)
-            a23 = dualMultiplyAddCross(p21, y0, a23)
-            a22 = a22 &+ lo16(p21) &* hi16(yS)
-            let p22 = xr.loadUnaligned(fromByteOffset: 22, as: UInt32.self)
-            a24 = dualMultiplyAddCross(p22, y0, a24)
-            a23 = a23 &+ lo16(p22) &* hi16(yS)
-            a25 = a25 &+ hi16(p22) &* hi16(yS)
-            a26 = a26 &+ hi16(p22) &* hi16(y0)
-            let p23 = xr.loadUnaligned(fromByteOffset: 48, as: UInt32.self)
-            a25 = dualMultiplyAddCross(p23, y0, a25)
-            a24 = a24 &+ lo16(p23) &* hi16(yS)
-            a26 = a26 &+ hi16(p23) &* hi16(yS)
-            a27 = a27 &+ hi16(p23) &* hi16(y0)
-            wr -= 3; xr += 52; n &-= 1
+    var xc = x + iyLo &* 104
+    var p = 0
+    while p < (inC &+ 1) &>> 1 {
+        // An odd last channel pairs with itself, two input rows at once: words (x[iy], x[iy + 1])
+        // and weights (w[ky], w[ky - 1]), or (x[iy], 0) for a last single row.
+        let paired = p < full
+        var wr = wc, xp = xc, iy = iyLo
+        while iy <= iyHi {
+            // A store the sums may alias, on every row: without it LLVM carries the sums from
+            // one input row to the next in registers, which it has too few of (it spilled them).
+            odd[Capacity.maxSide &- 1] = UInt32(truncatingIfNeeded: iy)
+            let two = !paired && iy < iyHi, w1 = paired ? cs : (two ? -3 : 0)
+            let xr = paired ? UnsafeRawPointer(xp) : int8WidenRows(x + (full &* 2704 &+ iy &* 52), two, 26, odd)
+            do {
+                let W0 = int8WeightPair(wr[0], wr[w1 &+ 0]); let W1 = int8WeightPair(wr[1], wr[w1 &+ 1]); let W2 = int8WeightPair(wr[2], wr[w1 &+ 2])
+                let x0 = xr.load(fromByteOffset: 0, as: UInt32.self); let x1 = xr.load(fromByteOffset: 4, as: UInt32.self)
+                var s0_0 = out[0]; var s0_1 = out[1]
+                s0_0 = dualMultiplyAdd(x0, W0, s0_0)
+                s0_1 = dualMultiplyAdd(x0, W1, s0_1)
+                var s0_2 = out[2]; var s0_3 = out[3]
+                s0_2 = dualMultiplyAdd(x0, W2, s0_2)
+                s0_1 = dualMultiplyAdd(x1, W0, s0_1)
+                s0_2 = dualMultiplyAdd(x1, W1, s0_2)
+                s0_3 = dualMultiplyAdd(x1, W2, s0_3)
+                out[0] = s0_0; out[1] = s0_1
+                let x2 = xr.load(fromByteOffset: 8, as: UInt32.self); let x3 = xr.load(fromByteOffset: 12, as: UInt32.self)
+                s0_2 = dualMultiplyAdd(x2, W0, s0_2)
+                s0_3 = dualMultiplyAdd(x2, W1, s0_3)
+                var s0_4 = out[4]; var s0_5 = out[5]
+                s0_4 = dualMultiplyAdd(x2, W2, s0_4)
+                s0_3 = dualMultiplyAdd(x3, W0, s0_3)
+                s0_4 = dualMultiplyAdd(x3, W1, s0_4)
+                s0_5 = dualMultiplyAdd(x3, W2, s0_5)
+                out[2] = s0_2; out[3] = s0_3
+                let x4 = xr.load(fromByteOffset: 16, as: UInt32.self); let x5 = xr.load(fromByteOffset: 20, as: UInt32.self)
+                s0_4 = dualMultiplyAdd(x4, W0, s0_4)
+                s0_5 = dualMultiplyAdd(x4, W1, s0_5)
+                var s0_6 = out[6]; var s0_7 = out[7]
+                s0_6 = dualMultiplyAdd(x4, W2, s0_6)
+                s0_5 = dualMultiplyAdd(x5, W0, s0_5)
+                s0_6 = dualMultiplyAdd(x5, W1, s0_6)
+                s0_7 = dualMultiplyAdd(x5, W2, s0_7)
+                out[4] = s0_4; out[5] = s0_5
+                let x6 = xr.load(fromByteOffset: 24, as: UInt32.self); let x7 = xr.load(fromByteOffset: 28, as: UInt32.self)
+                s0_6 = dualMultiplyAdd(x6, W0, s0_6)
+                s0_7 = dualMultiplyAdd(x6, W1, s0_7)
+                var s0_8 = out[8]; var s0_9 = out[9]
+                s0_8 = dualMultiplyAdd(x6, W2, s0_8)
+                s0_7 = dualMultiplyAdd(x7, W0, s0_7)
+                s0_8 = dualMultiplyAdd(x7, W1, s0_8)
+                s0_9 = dualMultiplyAdd(x7, W2, s0_9)
+                out[6] = s0_6; out[7] = s0_7
+                let x8 = xr.load(fromByteOffset: 32, as: UInt32.self); let x9 = xr.load(fromByteOffset: 36, as: UInt32.self)
+                s0_8 = dualMultiplyAdd(x8, W0, s0_8)
+                s0_9 = dualMultiplyAdd(x8, W1, s0_9)
+                var s0_10 = out[10]; var s0_11 = out[11]
+                s0_10 = dualMultiplyAdd(x8, W2, s0_10)
+                s0_9 = dualMultiplyAdd(x9, W0, s0_9)
+                s0_10 = dualMultiplyAdd(x9, W1, s0_10)
+                s0_11 = dualMultiplyAdd(x9, W2, s0_11)
+                out[8] = s0_8; out[9] = s0_9
+                let x10 = xr.load(fromByteOffset: 40, as: UInt32.self); let x11 = xr.load(fromByteOffset: 44, as: UInt32.self)
+                s0_10 = dualMultiplyAdd(x10, W0, s0_10)
+                s0_11 = dualMultiplyAdd(x10, W1, s0_11)
+                var s0_12 = out[12]; var s0_13 = out[13]
+                s0_12 = dualMultiplyAdd(x10, W2, s0_12)
+                s0_11 = dualMultiplyAdd(x11, W0, s0_11)
+                s0_12 = dualMultiplyAdd(x11, W1, s0_12)
+                s0_13 = dualMultiplyAdd(x11, W2, s0_13)
+                out[10] = s0_10; out[11] = s0_11
+                let x12 = xr.load(fromByteOffset: 48, as: UInt32.self); let x13 = xr.load(fromByteOffset: 52, as: UInt32.self)
+                s0_12 = dualMultiplyAdd(x12, W0, s0_12)
+                s0_13 = dualMultiplyAdd(x12, W1, s0_13)
+                var s0_14 = out[14]; var s0_15 = out[15]
+                s0_14 = dualMultiplyAdd(x12, W2, s0_14)
+                s0_13 = dualMultiplyAdd(x13, W0, s0_13)
+                s0_14 = dualMultiplyAdd(x13, W1, s0_14)
+                s0_15 = dualMultiplyAdd(x13, W2, s0_15)
+                out[12] = s0_12; out[13] = s0_13
+                let x14 = xr.load(fromByteOffset: 56, as: UInt32.self); let x15 = xr.load(fromByteOffset: 60, as: UInt32.self)
+                s0_14 = dualMultiplyAdd(x14, W0, s0_14)
+                s0_15 = dualMultiplyAdd(x14, W1, s0_15)
+                var s0_16 = out[16]; var s0_17 = out[17]
+                s0_16 = dualMultiplyAdd(x14, W2, s0_16)
+                s0_15 = dualMultiplyAdd(x15, W0, s0_15)
+                s0_16 = dualMultiplyAdd(x15, W1, s0_16)
+                s0_17 = dualMultiplyAdd(x15, W2, s0_17)
+                out[14] = s0_14; out[15] = s0_15
+                let x16 = xr.load(fromByteOffset: 64, as: UInt32.self); let x17 = xr.load(fromByteOffset: 68, as: UInt32.self)
+                s0_16 = dualMultiplyAdd(x16, W0, s0_16)
+                s0_17 = dualMultiplyAdd(x16, W1, s0_17)
+                var s0_18 = out[18]; var s0_19 = out[19]
+                s0_18 = dualMultiplyAdd(x16, W2, s0_18)
+                s0_17 = dualMultiplyAdd(x17, W0, s0_17)
+                s0_18 = dualMultiplyAdd(x17, W1, s0_18)
+                s0_19 = dualMultiplyAdd(x17, W2, s0_19)
+                out[16] = s0_16; out[17] = s0_17
+                let x18 = xr.load(fromByteOffset: 72, as: UInt32.self); let x19 = xr.load(fromByteOffset: 76, as: UInt32.self)
+                s0_18 = dualMultiplyAdd(x18, W0, s0_18)
+                s0_19 = dualMultiplyAdd(x18, W1, s0_19)
+                var s0_20 = out[20]; var s0_21 = out[21]
+                s0_20 = dualMultiplyAdd(x18, W2, s0_20)
+                s0_19 = dualMultiplyAdd(x19, W0, s0_19)
+                s0_20 = dualMultiplyAdd(x19, W1, s0_20)
+                s0_21 = dualMultiplyAdd(x19, W2, s0_21)
+                out[18] = s0_18; out[19] = s0_19
+                let x20 = xr.load(fromByteOffset: 80, as: UInt32.self); let x21 = xr.load(fromByteOffset: 84, as: UInt32.self)
+                s0_20 = dualMultiplyAdd(x20, W0, s0_20)
+                s0_21 = dualMultiplyAdd(x20, W1, s0_21)
+                var s0_22 = out[22]; var s0_23 = out[23]
+                s0_22 = dualMultiplyAdd(x20, W2, s0_22)
+                s0_21 = dualMultiplyAdd(x21, W0, s0_21)
+                s0_22 = dualMultiplyAdd(x21, W1, s0_22)
+                s0_23 = dualMultiplyAdd(x21, W2, s0_23)
+                out[20] = s0_20; out[21] = s0_21
+                let x22 = xr.load(fromByteOffset: 88, as: UInt32.self); let x23 = xr.load(fromByteOffset: 92, as: UInt32.self)
+                s0_22 = dualMultiplyAdd(x22, W0, s0_22)
+                s0_23 = dualMultiplyAdd(x22, W1, s0_23)
+                var s0_24 = out[24]; var s0_25 = out[25]
+                s0_24 = dualMultiplyAdd(x22, W2, s0_24)
+                s0_23 = dualMultiplyAdd(x23, W0, s0_23)
+                s0_24 = dualMultiplyAdd(x23, W1, s0_24)
+                s0_25 = dualMultiplyAdd(x23, W2, s0_25)
+                out[22] = s0_22; out[23] = s0_23
+                let x24 = xr.load(fromByteOffset: 96, as: UInt32.self); let x25 = xr.load(fromByteOffset: 100, as: UInt32.self)
+                s0_24 = dualMultiplyAdd(x24, W0, s0_24)
+                s0_25 = dualMultiplyAdd(x24, W1, s0_25)
+                var s0_26 = out[26]; var s0_27 = out[27]
+                s0_26 = dualMultiplyAdd(x24, W2, s0_26)
+                s0_25 = dualMultiplyAdd(x25, W0, s0_25)
+                s0_26 = dualMultiplyAdd(x25, W1, s0_26)
+                s0_27 = dualMultiplyAdd(x25, W2, s0_27)
+                out[24] = s0_24; out[25] = s0_25
+                out[26] = s0_26; out[27] = s0_27
+            }
+            let rows = two ? 2 : 1
+            wr -= 3 &* rows; xp += 104; iy &+= rows
         }
-        wc += wStep; xc += 1352; ic &-= 1
+        wc += 2 &* cs; xc += 2704; p &+= 1
     }
-    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3; out[4] = a4; out[5] = a5; out[6] = a6; out[7] = a7; out[8] = a8; out[9] = a9; out[10] = a10; out[11] = a11; out[12] = a12; out[13] = a13; out[14] = a14; out[15] = a15; out[16] = a16; out[17] = a17; out[18] = a18; out[19] = a19; out[20] = a20; out[21] = a21; out[22] = a22; out[23] = a23; out[24] = a24; out[25] = a25; out[26] = a26; out[27] = a27
 }

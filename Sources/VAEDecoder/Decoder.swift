@@ -159,11 +159,14 @@ public struct Decoder {
     /// integers, the last one straight to pixels. No floating point after the first loop.
     private func decodeInt8(latent: UnsafePointer<Float>, pixels: UnsafeMutablePointer<UInt8>, path: KernelPath) {
         let q = bufferB.assumingMemoryBound(to: Int16.self)
+        let blocked = path == .blocked && int8BlockedLayout
+        // The blocked kernel reads channel pairs (Int8PairLayout); the others, the natural order.
+        let l0 = model.layer(0), plane = l0.inSide &* l0.inSide
         for j in 0..<model.latent {
-            q[j] = Int8Math.quantiseLatent(latent[j], inverseScale: model.latentInverseScale, qmax: model.latentQmax)
+            let v = Int8Math.quantiseLatent(latent[j], inverseScale: model.latentInverseScale, qmax: model.latentQmax)
+            q[blocked ? Int8PairLayout.index(j / plane, j % plane, channels: l0.inChannels, plane: plane).at : j] = v
         }
         var src = UnsafeRawPointer(bufferB)
-        let blocked = path == .blocked && int8BlockedLayout
         // Each layer's packed weights follow the previous layer's: one walk, one copy of each
         // layer record (persistent(i) per layer re-reads every record before i).
         var packed = path == self.path ? persistent.map { UnsafeRawPointer($0) } : nil

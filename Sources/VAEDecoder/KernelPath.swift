@@ -135,22 +135,21 @@ public enum KernelPath: Int32, CaseIterable {
     func scratchFloats(_ l: DecoderLayer) -> Int { scratchBytes(l, .float32) / 4 }
 
     /// Whether `.blocked` runs `model`'s int8 layers with the targets' blocked kernel, else the
-    /// reference. That kernel takes whole decoders only, because it keeps hidden activations
-    /// de-interleaved (ConvTransposeInt8Fast.swift): every layer's shape has chunk kernels, every
-    /// tensor is int16, and the first layer's input rows are of side 2, where natural and
-    /// de-interleaved order agree (the latent is written naturally).
+    /// reference. That kernel takes whole decoders only, because it keeps activations as channel
+    /// pairs (Int8PairLayout, ConvTransposeInt8Fast.swift): every layer's shape has a kernel and
+    /// every tensor is int16.
     static func int8Blocked(_ model: DecoderModel) -> Bool {
-        guard model.precision == .int8, model.layerCount >= 1, model.layer(0).inSide == 2 else { return false }
+        guard model.precision == .int8, model.layerCount >= 1 else { return false }
         for i in 0..<model.layerCount {
             let l = model.layer(i)
             guard l.input.width == 2, l.output.width == 2 || i == model.layerCount - 1,
-                  int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide, l.outSide & 1 == 0 else { return false }
+                  int8FastShape(l.kernel, l.inSide), l.outSide <= Capacity.maxSide else { return false }
         }
         return true
     }
 
     /// An int8 layer from its input tensor to its output tensor (or pixels). `blocked`:
-    /// KernelPath.int8Blocked(model), for `.blocked` (the tensors are then de-interleaved).
+    /// KernelPath.int8Blocked(model), for `.blocked` (the tensors are then channel pairs).
     @inline(__always)
     func runInt8(_ l: DecoderLayer, _ input: UnsafeRawPointer, _ output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer,
                  persistent: UnsafeRawPointer?, blocked: Bool) {
