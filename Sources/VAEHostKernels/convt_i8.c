@@ -7,6 +7,8 @@
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -199,6 +201,27 @@ static inline __attribute__((always_inline)) vae_v16i lookup16_avx2(const int32_
 #undef MADD
 #undef SUFFIX
 #pragma clang attribute pop
+#elif defined(__aarch64__)
+// NEON: products of the int16 halves widened (vmull_s16 on each half of a 128-bit register)
+// and added in pairs (vpaddq_s32), vpmaddwd's sums four lanes at a time.
+static inline __attribute__((always_inline)) vae_v16i madd_neon(vae_v16i acc, vae_v16i p, int32_t w) {
+    const int16x8_t wv = vreinterpretq_s16_s32(vdupq_n_s32(w));
+    int32x4_t a[4], x[4];
+    memcpy(a, &acc, sizeof(a));
+    memcpy(x, &p, sizeof(x));
+    for (int i = 0; i < 4; i++) {
+        const int16x8_t h = vreinterpretq_s16_s32(x[i]);
+        a[i] = vaddq_s32(a[i], vpaddq_s32(vmull_s16(vget_low_s16(h), vget_low_s16(wv)), vmull_high_s16(h, wv)));
+    }
+    vae_v16i r;
+    memcpy(&r, a, sizeof(r));
+    return r;
+}
+#define SUFFIX _neon
+#define MADD(acc, p, w) madd_neon((acc), (p), (w))
+#include "convt_i8_body.inc"
+#undef MADD
+#undef SUFFIX
 #endif
 
 void vae_convt_i8(const vae_convt_i8_layer *l, const void *in, void *out, void *scratch, int32_t isa) {
@@ -207,6 +230,8 @@ void vae_convt_i8(const vae_convt_i8_layer *l, const void *in, void *out, void *
     case VAE_ISA_AVX512VNNI: convt_avx512vnni(l, in, out, scratch); return;
     case VAE_ISA_AVX512: convt_avx512(l, in, out, scratch); return;
     case VAE_ISA_AVX2: convt_avx2(l, in, out, scratch); return;
+#elif defined(__aarch64__)
+    case VAE_ISA_NEON: convt_neon(l, in, out, scratch); return;
 #endif
     default: convt_portable(l, in, out, scratch); return;
     }

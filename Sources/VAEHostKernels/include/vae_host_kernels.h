@@ -42,7 +42,7 @@ void vae_convt_f32_lanes16(const vae_convt_f32_layer *l, const float *in, float 
 /// One int8 layer (docs/quantisation.md): integer tensors in, integer tensors or 8-bit pixels
 /// out. Integer sums are exact (the loader checked the accumulator bound), so the levels differ
 /// only in instructions: portable (plain 32-bit lanes), AVX2 and AVX-512 (vpmaddwd on int16
-/// pairs), AVX-512 VNNI (vpdpwssd).
+/// pairs), AVX-512 VNNI (vpdpwssd), NEON on arm64 (vmull_s16 and a pairwise add).
 typedef struct {
     int32_t in_channels, out_channels, kernel, in_side;
     int32_t in_width, in_zero_point;                       // 1 (int8) or 2 (int16)
