@@ -7,6 +7,12 @@ ACTIVATIONS = {0: 'none', 1: 'relu', 2: 'leaky_relu', 3: 'sigmoid'}
 ACTIVATION_CODES = {v: k for k, v in ACTIVATIONS.items()}
 MAX_LAYERS = 16
 
+# The decoder image's layout (docs/checkpoint-format.md section 2, docs/quantisation.md section 2),
+# here so that image.py and priors.py (which image.py imports) share one copy.
+HEADER_BYTES = 64
+WEIGHT_FLOAT32, WEIGHT_INT8 = 1, 2
+RECORD_BYTES_FOR = {WEIGHT_FLOAT32: 48, WEIGHT_INT8: 64}   # weight type -> layer record size
+
 
 class CheckpointError(ValueError):
     """A file that breaks docs/checkpoint-format.md (or an input that would make one). `field`

@@ -7,15 +7,13 @@ import struct
 
 import numpy as np
 
-from ._common import (ACTIVATIONS, ACTIVATION_CODES, CheckpointError, align16, check_chain, crc32, layer,
-                      parse_source, runtime_limits)
+from ._common import (ACTIVATIONS, ACTIVATION_CODES, HEADER_BYTES, RECORD_BYTES_FOR, WEIGHT_FLOAT32, WEIGHT_INT8,
+                      CheckpointError, align16, check_chain, crc32, layer, parse_source, runtime_limits)
 from . import priors
 
 MAGIC = b'VAED'
-HEADER_BYTES = 64
-RECORD_BYTES = 48
-RECORD_BYTES_INT8 = 64
-WEIGHT_FLOAT32, WEIGHT_INT8 = 1, 2
+RECORD_BYTES = RECORD_BYTES_FOR[WEIGHT_FLOAT32]
+RECORD_BYTES_INT8 = RECORD_BYTES_FOR[WEIGHT_INT8]
 
 
 def _header(img, where, weight_type, record_bytes):

@@ -6,12 +6,10 @@ import struct
 
 import numpy as np
 
-from ._common import CheckpointError, align16, crc32
+from ._common import HEADER_BYTES, RECORD_BYTES_FOR, CheckpointError, align16, crc32
 
-HEADER_BYTES = 64
 MINOR_EXTENSIONS = 2
 EXTENSION_BYTES = 16
-RECORD_BYTES = {1: 48, 2: 64}                 # weight type -> layer record size
 OFFSET_FIELDS = {1: (36, 40), 2: (36, 40, 44)}   # weight, bias (, requantisation) offsets in a record
 
 
@@ -76,10 +74,8 @@ def encode_block(p, latent, where='section "PRIO": '):
 
 def read_extension(img, records_end, latent, spans, where):
     """The class priors a minor-2 image points at (section 2.2), or None. `records_end` is the end
-    of the layer records (the extension record starts there); `spans` the tensors' (start, end,
-    name), which the block may not overlap."""
-    if records_end + EXTENSION_BYTES > len(img):
-        raise CheckpointError(where + 'extension record', 'runs past the end of the %d-byte image' % len(img))
+    of the layer records (the extension record starts there, and image._tensors_start has checked
+    that it fits); `spans` the tensors' (start, end, name), which the block may not overlap."""
     off, length = struct.unpack_from('<II', img, records_end)
     if off == 0 and length == 0:
         return None
@@ -104,12 +100,12 @@ def attach_priors(image, block):
     L, = struct.unpack_from('<I', img, 36)
     if minor >= MINOR_EXTENSIONS:
         raise CheckpointError('decoder image minor version', '%d: the image already has an extension record' % minor)
-    if wtype not in RECORD_BYTES:
+    if wtype not in RECORD_BYTES_FOR:
         raise CheckpointError('decoder image weight type', '%d; 1 (float32) or 2 (int8)' % wtype)
-    end = HEADER_BYTES + L * RECORD_BYTES[wtype]
+    end = HEADER_BYTES + L * RECORD_BYTES_FOR[wtype]
     out = bytearray(img[:end] + bytes(EXTENSION_BYTES) + img[end:])
     for k in range(L):
-        r = HEADER_BYTES + k * RECORD_BYTES[wtype]
+        r = HEADER_BYTES + k * RECORD_BYTES_FOR[wtype]
         for f in OFFSET_FIELDS[wtype]:
             v, = struct.unpack_from('<I', out, r + f)
             struct.pack_into('<I', out, r + f, v + EXTENSION_BYTES)
