@@ -5,9 +5,9 @@ generated file). gen_kernels.py writes and checks both generated files.
 SHAPES are the (kernel, input side) pairs of the shipped decoder. PASS is how many taps of a
 kernel row one sweep along the input row applies, per kernel size: that many weight words stay
 in registers beside the sums in flight (about PASS + 1) and two input words, within the M4's 14
-general registers. Kernel 7 in one sweep spilled (2.61 M instructions per image against 2.25 M
-in sweeps of 4 and 3); sweeps of 3 and 4 for kernel 5, or of 3 for kernel 7, cost more loads
-and stores of the sums than they saved. A row shorter than the kernel (the first layer's) is
+general registers. Kernel 7 in one sweep spilled (2.57 M instructions per image against 2.18 M
+in sweeps of 4 and 3); in sweeps of 3 it took 2.22 M (more loads and stores of the sums); kernel
+5 in sweeps of 4 and 1 does not fit the 48 KiB flash. A row shorter than the kernel (the first layer's) is
 swept the other way: its words stay and the weights stream. Measured with
 `PROFILE=1 bash firmware-sim/run.sh` and tools/profile.py.
 """
