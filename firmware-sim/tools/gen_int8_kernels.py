@@ -39,9 +39,6 @@ def sweep(L, side, taps, ind, stream=None):
     t0, t1 = taps[0], taps[-1]
     lo, hi = t0, side - 1 + t1          # the sums this sweep reaches
 
-    def first(o):
-        return max(0, o - t1)
-
     def last(o):
         return min(side - 1, o - t0)
 
@@ -74,7 +71,6 @@ def sweep(L, side, taps, ind, stream=None):
             L.append(ind + "; ".join("out[%d] = %s%d" % (g, tag, g) for g in grp))
             stored.update(grp)
     assert stored == set(range(lo, hi + 1)), (taps, side)
-    del first
 
 
 def row_fn(k, side):
